@@ -1,0 +1,269 @@
+"""params.yaml as frozen dataclasses, validated before any work starts.
+
+Each field declares its constraint next to its default (scikit-learn's
+``_parameter_constraints`` idea); the same declaration produces the check and
+the message, so a message always names the key, the allowed values and the
+value given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ParamsError
+
+# ---------------------------------------------------------------- constraints
+
+
+@dataclass(frozen=True)
+class OneOf:
+    values: tuple
+
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class Number:
+    """An int or float in [low, high] (or open at an end, by ``closed``)."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"  # both | left | right | neither
+
+    def ok(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if self.kind is float and not isinstance(value, (int, float)):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if self.low is not None:
+            if value < self.low or (value == self.low and self.closed in ("right", "neither")):
+                return False
+        if self.high is not None:
+            if value > self.high or (value == self.high and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def describe(self) -> str:
+        name = "an integer" if self.kind is int else "a number"
+        if self.low is None and self.high is None:
+            return name
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        return f"{name} in {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class Text:
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def describe(self) -> str:
+        return "a string"
+
+
+@dataclass(frozen=True)
+class Flag:
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class OrNull:
+    inner: Any
+
+    def ok(self, value: Any) -> bool:
+        return value is None or self.inner.ok(value)
+
+    def describe(self) -> str:
+        return f"null or {self.inner.describe()}"
+
+
+@dataclass(frozen=True)
+class ListOf:
+    inner: Any
+
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, list) and all(self.inner.ok(v) for v in value)
+
+    def describe(self) -> str:
+        return f"a list, each item {self.inner.describe()}"
+
+
+def param(default: Any, constraint: Any) -> Any:
+    """A dataclass field whose constraint travels in its metadata."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"constraint": constraint})
+    return field(default=default, metadata={"constraint": constraint})
+
+
+# ------------------------------------------------------------------- sections
+
+DATASETS = ("digits", "cifar10", "cifar100", "folder")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    dataset: str = param("digits", OneOf(DATASETS))
+    url: str = param("", Text())
+    md5: str = param("", Text())
+    label_mode: str = param("fine", OneOf(("fine", "coarse")))
+    path: str = param("", Text())
+    image_size: int = param(32, Number(int, 8, 1024))
+    on_bad_image: str = param("error", OneOf(("error", "skip")))
+    test_fraction: float = param(0.2, Number(float, 0, 1, "neither"))
+    val_fraction: float = param(0.1, Number(float, 0, 1, "neither"))
+    limit_per_class: int | None = param(None, OrNull(Number(int, 1)))
+    test_limit_per_class: int | None = param(None, OrNull(Number(int, 1)))
+
+    def check(self, where: str) -> None:
+        if self.dataset == "folder" and not self.path:
+            raise ParamsError(f"{where}: data.path must name a directory or archive when data.dataset is 'folder'")
+        if self.label_mode == "coarse" and self.dataset != "cifar100":
+            raise ParamsError(f"{where}: data.label_mode 'coarse' exists only for data.dataset 'cifar100'; got dataset {self.dataset!r}")
+        if self.md5 and not _is_hex(self.md5, 32):
+            raise ParamsError(f"{where}: data.md5 must be 32 hex digits or ''; got {self.md5!r}")
+        if self.url and not self.url.startswith(("http://", "https://", "file://")):
+            raise ParamsError(f"{where}: data.url must start with http://, https:// or file://; got {self.url!r}")
+
+
+@dataclass(frozen=True)
+class FeaturesParams:
+    backbone: str = param("resnet50", Text())
+    weights: str = param("none", Text())  # imagenet | none | path to a weights file
+    alpha: float = param(1.0, Number(float, 0, 4, "right"))
+    image_size: int = param(32, Number(int, 32, 1024))
+    batch_size: int = param(64, Number(int, 1))
+
+    def check(self, where: str) -> None:
+        from .backbones import BACKBONES  # cheap: a table, no Keras import
+
+        if self.backbone not in BACKBONES:
+            raise ParamsError(
+                f"{where}: features.backbone must be one of {', '.join(sorted(BACKBONES))}; got {self.backbone!r}"
+            )
+        if not self.weights:
+            raise ParamsError(f"{where}: features.weights must be 'imagenet', 'none' or a path to a weights file; got ''")
+
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    hidden_units: list = param([512], ListOf(Number(int, 1)))
+    dropout: float = param(0.3, Number(float, 0, 1, "left"))
+    optimizer: str = param("adam", OneOf(OPTIMIZERS))
+    learning_rate: float = param(0.001, Number(float, 0, None, "neither"))
+    weight_decay: float = param(0.0001, Number(float, 0))
+    label_smoothing: float = param(0.0, Number(float, 0, 1, "left"))
+    epochs: int = param(40, Number(int, 1))
+    batch_size: int = param(128, Number(int, 1))
+    patience: int = param(10, Number(int, 0))
+
+
+@dataclass(frozen=True)
+class ModelsParams:
+    head: HeadParams = field(default_factory=HeadParams)
+
+
+MODELS = tuple(f.name for f in dataclasses.fields(ModelsParams))
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = param(0, Number(int, 0, 2**31 - 1))
+    data: DataParams = field(default_factory=DataParams)
+    features: FeaturesParams = field(default_factory=FeaturesParams)
+    model: str = param("head", OneOf(MODELS))
+    models: ModelsParams = field(default_factory=ModelsParams)
+
+    @property
+    def recipe(self) -> Any:
+        """The ``models.<model>`` section of the selected model."""
+        return getattr(self.models, self.model)
+
+
+# ------------------------------------------------------------------- loading
+
+
+def _is_hex(text: str, length: int) -> bool:
+    return len(text) == length and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _build(cls: type, raw: Any, prefix: str, where: str) -> Any:
+    if not isinstance(raw, dict):
+        shown = prefix.rstrip(".") or "the top level"
+        raise ParamsError(f"{where}: {shown} must be a mapping of keys; got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            section = prefix.rstrip(".") or "the top level"
+            raise ParamsError(
+                f"{where}: unknown key '{prefix}{key}'; allowed keys under {section}: {', '.join(fields)}"
+            )
+    values = {}
+    for name, f in fields.items():
+        dotted = prefix + name
+        if name not in raw:
+            raise ParamsError(f"{where}: missing key '{dotted}' (every knob must be present for `dvc exp run -S`)")
+        value = raw[name]
+        section_cls = f.default_factory
+        if isinstance(section_cls, type) and dataclasses.is_dataclass(section_cls):
+            values[name] = _build(section_cls, value, dotted + ".", where)
+            continue
+        constraint = f.metadata["constraint"]
+        if not constraint.ok(value):
+            raise ParamsError(f"{where}: {dotted} must be {constraint.describe()}; got {value!r}")
+        if isinstance(constraint, Number) and constraint.kind is float:
+            value = float(value)
+        values[name] = value
+    obj = cls(**values)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        check(where)
+    return obj
+
+
+def parse_params(raw: Any, where: str = "params.yaml") -> Params:
+    """Validate a params mapping and return it as frozen dataclasses."""
+    return _build(Params, raw, "", where)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run from the project root)") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+    return parse_params(raw, str(path))
+
+
+def default_params_dict() -> dict:
+    """The defaults as a plain mapping, the shape params.yaml has."""
+    return dataclasses.asdict(Params())
+
+
+def to_dict(params: Any) -> dict:
+    return dataclasses.asdict(params)

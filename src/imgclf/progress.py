@@ -1,0 +1,22 @@
+"""Progress bars on stderr, quiet enough for CI logs when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from tqdm import tqdm
+
+
+def bar(total: int | None = None, desc: str = "", unit: str = "it", **kwargs) -> tqdm:
+    interactive = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.2 if interactive else 10.0,
+        disable=os.environ.get("IMGCLF_NO_PROGRESS") == "1",
+        **kwargs,
+    )
