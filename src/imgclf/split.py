@@ -1,0 +1,61 @@
+"""Seeded, stratified subsets: per-class caps and held-out fractions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .arrays import read_classes, read_split, write_classes, write_subset
+from .errors import DataError
+
+
+def limit_per_class(labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """Indices of at most ``limit`` items per class, drawn at random; all indices when ``limit`` is None."""
+    if limit is None:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    keep = [rng.permutation(np.flatnonzero(labels == c))[:limit] for c in np.unique(labels)]
+    return np.sort(np.concatenate(keep))
+
+
+def stratified_holdout(
+    labels: np.ndarray, fraction: float, seed: int, what: str = "held-out"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, held) index arrays with class proportions preserved in both."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    present = counts[counts > 0]
+    n_held = int(np.ceil(fraction * len(labels)))
+    if present.min() < 2 or n_held < len(present) or len(labels) - n_held < len(present):
+        raise DataError(
+            f"cannot hold out a stratified {what} set of {fraction:g} from {len(labels)} images in "
+            f"{len(present)} classes (smallest class: {present.min()} images); use more data or another fraction"
+        )
+    index = np.arange(len(labels))
+    kept, held = train_test_split(index, test_size=fraction, stratify=labels, random_state=seed)
+    return np.sort(kept), np.sort(held)
+
+
+def split_dataset(
+    raw: Path,
+    out: Path,
+    *,
+    val_fraction: float,
+    limit: int | None,
+    test_limit: int | None,
+    seed: int,
+) -> dict:
+    """Write train/val/test arrays from fetch's train/test; the test images are never mixed in."""
+    images, labels = read_split(raw, "train")
+    pool = limit_per_class(labels, limit, seed)
+    kept, held = stratified_holdout(labels[pool], val_fraction, seed, what="validation")
+    write_subset(out, "train", images, labels, pool[kept])
+    write_subset(out, "val", images, labels, pool[held])
+    test_images, test_labels = read_split(raw, "test")
+    test_index = limit_per_class(test_labels, test_limit, seed)
+    write_subset(out, "test", test_images, test_labels, test_index)
+    classes = read_classes(raw)
+    write_classes(out, classes)
+    return {"train": int(len(kept)), "val": int(len(held)), "test": int(len(test_index)), "classes": len(classes)}

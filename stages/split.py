@@ -1,0 +1,27 @@
+"""split: stratified, seeded train/validation split; the test set passes through untouched."""
+
+from imgclf.cli import paths, run_stage
+from imgclf.io import atomic_dir, write_json
+from imgclf.params import load_params
+from imgclf.split import split_dataset
+
+
+def main() -> None:
+    args = paths(__doc__, "raw", "out")
+    params = load_params()
+    data = params.data
+    with atomic_dir(args.out) as tmp:
+        counts = split_dataset(
+            args.raw,
+            tmp,
+            val_fraction=data.val_fraction,
+            limit=data.limit_per_class,
+            test_limit=data.test_limit_per_class,
+            seed=params.seed,
+        )
+        write_json(tmp / "counts.json", counts)
+    print(f"split: {counts} -> {args.out}")
+
+
+if __name__ == "__main__":
+    run_stage(main)
