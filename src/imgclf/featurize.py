@@ -1,0 +1,94 @@
+"""The embedding cache: a frozen backbone run once, in inference mode, over every split.
+
+Heads then train on these vectors instead of on images through the frozen
+backbone, which sidesteps the BatchNormalization train/inference mismatch and
+skips the backbone's cost on every epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .arrays import read_split
+from .backbones import BACKBONES, build_backbone, preprocess_layer, resolve_weights
+from .errors import DataError
+from .io import file_digest, new_array
+from .params import FeaturesParams
+from .progress import bar
+
+SPLITS = ("train", "val", "test")
+
+
+def build_featurizer(features: FeaturesParams, input_shape: tuple[int, int, int], weights_arg: str | None):
+    """uint8 images (N, H, W, 3) -> embeddings (N, D): scale, resize, frozen backbone."""
+    import keras
+
+    spec = BACKBONES[features.backbone]
+    inputs = keras.Input(input_shape, dtype="uint8", name="pixels")
+    x = preprocess_layer(spec.preprocessing)(inputs)
+    if input_shape[:2] != (features.image_size, features.image_size):
+        x = keras.layers.Resizing(features.image_size, features.image_size, name="resize")(x)
+    backbone = build_backbone(features.backbone, weights_arg, features.alpha, features.image_size)
+    backbone.trainable = False
+    outputs = backbone(x, training=False)
+    return keras.Model(inputs, outputs, name=f"{features.backbone}_featurizer")
+
+
+def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str) -> float:
+    """Write ``model(images)`` into ``out`` batch by batch; return seconds spent.
+
+    Images are read from the memory map one batch at a time, so memory stays flat
+    whatever the split size. The last batch is padded to full size so the compiled
+    predict function is traced once.
+    """
+    start = time.perf_counter()
+    with bar(len(images), desc=desc, unit="img") as progress:
+        for first in range(0, len(images), batch_size):
+            batch = np.asarray(images[first : first + batch_size])
+            n = len(batch)
+            if n < batch_size:
+                batch = np.concatenate([batch, np.zeros((batch_size - n, *batch.shape[1:]), batch.dtype)])
+            vectors = np.asarray(model.predict_on_batch(batch))[:n].astype(out.dtype)
+            if not np.all(np.isfinite(vectors)):
+                raise DataError(f"{desc}: embeddings are not finite in {out.dtype} (check features.weights)")
+            out[first : first + n] = vectors
+            progress.update(n)
+    return time.perf_counter() - start
+
+
+def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -> dict:
+    """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return the manifest."""
+    import keras
+
+    weights_arg, weights_file = resolve_weights(
+        features.backbone, features.weights, features.alpha, features.image_size
+    )
+    keras.utils.set_random_seed(seed)  # the random init of weights: none is part of the cache
+    images = {split: read_split(split_dir, split)[0] for split in SPLITS}
+    model = build_featurizer(features, images["train"].shape[1:], weights_arg)
+    dim = int(model.output_shape[-1])
+    counts, seconds = {}, 0.0
+    for split in SPLITS:
+        out_array = new_array(out / f"{split}.npy", (len(images[split]), dim), np.float16)
+        seconds += embed(model, images[split], out_array, features.batch_size, f"featurize {split}")
+        out_array.flush()
+        counts[split] = len(images[split])
+    total = sum(counts.values())
+    return {
+        "backbone": features.backbone,
+        "keras_application": BACKBONES[features.backbone].constructor,
+        "weights": features.weights,
+        "weights_sha256": file_digest(weights_file) if weights_file else None,
+        "alpha": features.alpha,
+        "image_size": features.image_size,
+        "input_image_size": int(images["train"].shape[1]),
+        "preprocessing": BACKBONES[features.backbone].preprocessing,
+        "embedding_dim": dim,
+        "dtype": "float16",
+        "count": counts,
+        "seconds": round(seconds, 3),
+        "images_per_second": round(total / seconds, 2) if seconds else None,
+    }

@@ -1,0 +1,51 @@
+"""Classifiers on cached embeddings: a dense head trained with Keras."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def build_head(
+    dim: int,
+    num_classes: int,
+    hidden_units: list[int],
+    dropout: float,
+    mean: np.ndarray,
+    variance: np.ndarray,
+    seed: int,
+) -> keras.Model:
+    """embeddings (N, dim) -> logits (N, num_classes).
+
+    The standardization fitted on the training embeddings is the first layer,
+    so the saved model takes raw cached vectors.
+    """
+    inputs = keras.Input((dim,), name="embedding")
+    x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(inputs)
+    for i, units in enumerate(hidden_units):
+        x = keras.layers.Dropout(dropout, seed=seed + 2 * i, name=f"dropout_{i}")(x) if dropout else x
+        x = keras.layers.Dense(
+            units,
+            activation="relu",
+            kernel_initializer=keras.initializers.HeNormal(seed=seed + 2 * i + 1),
+            name=f"hidden_{i}",
+        )(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seed + 2 * len(hidden_units), name="dropout_out")(x)
+    outputs = keras.layers.Dense(
+        num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="logits"
+    )(x)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def embedding_stats(train: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and variance in float64, streamed over a float16 memory map."""
+    total = np.zeros(train.shape[1])
+    squares = np.zeros(train.shape[1])
+    for start in range(0, len(train), chunk):
+        block = np.asarray(train[start : start + chunk], dtype=np.float64)
+        total += block.sum(0)
+        squares += (block**2).sum(0)
+    mean = total / len(train)
+    variance = np.maximum(squares / len(train) - mean**2, 0.0)
+    return mean, np.where(variance > 1e-12, variance, 1.0)

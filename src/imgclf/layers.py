@@ -1,0 +1,46 @@
+"""Custom Keras layers, registered so a saved ``.keras`` model reloads with them."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from .backbones import CAFFE_BGR_MEAN, TORCH_MEAN, TORCH_STD
+
+PACKAGE = "imgclf"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ImageNetPreprocess(keras.layers.Layer):
+    """uint8 RGB pixels to the float scaling an ImageNet backbone was trained with.
+
+    ``caffe``: RGB to BGR, minus the ImageNet mean (ResNet, VGG); ``tf``: to [-1, 1]
+    (MobileNet, Inception); ``torch``: to [0, 1], then per-channel standardized
+    (DenseNet); ``none``: float 0..255 for models that scale inputs themselves.
+    """
+
+    MODES = ("caffe", "tf", "torch", "none")
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}; got {mode!r}")
+        self.mode = mode
+
+    def call(self, inputs):
+        x = ops.cast(inputs, self.compute_dtype)
+        if self.mode == "caffe":
+            return ops.flip(x, axis=-1) - ops.convert_to_tensor(CAFFE_BGR_MEAN, self.compute_dtype)
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor(TORCH_MEAN, self.compute_dtype)
+            std = ops.convert_to_tensor(TORCH_STD, self.compute_dtype)
+            return (x / 255.0 - mean) / std
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}

@@ -1,0 +1,33 @@
+"""Small tables and records derived from a run's outputs, for git-tracked metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+
+# train.json entries worth a column next to the test metrics.
+RUN_FIELDS = ("model", "params", "epochs_run", "best_epoch", "best_val_accuracy", "seconds", "images_per_second")
+
+
+def history_table(live_dir: Path) -> pd.DataFrame:
+    """dvclive's per-metric TSVs joined into one table: epoch, train_loss, val_loss, ..."""
+    root = Path(live_dir) / "plots" / "metrics"
+    files = sorted(root.rglob("*.tsv"))
+    if not files:
+        raise DataError(f"{root}: no training curves found; rerun the train stage")
+    table = None
+    for path in files:
+        name = "_".join(path.relative_to(root).with_suffix("").parts)
+        frame = pd.read_csv(path, sep="\t")
+        column = [c for c in frame.columns if c not in ("step", "timestamp")][0]
+        frame = frame[["step", column]].rename(columns={"step": "epoch", column: name})
+        table = frame if table is None else table.merge(frame, on="epoch", how="outer")
+    table["epoch"] = table["epoch"] + 1
+    return table.sort_values("epoch").reset_index(drop=True)
+
+
+def run_record(summary: dict) -> dict:
+    return {key: summary[key] for key in RUN_FIELDS if key in summary}
