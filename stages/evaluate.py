@@ -13,7 +13,7 @@ from imgclf.reports import history_table, run_record
 def main() -> None:
     args = paths(__doc__, "split", "features", "train", "out")
     load_params()  # validates params.yaml; evaluate itself reads no knob
-    from imgclf.trainers import predict
+    from imgclf.inference import predict
 
     out = Path(args.out)
     labels, logits = predict(args.train, args.split, args.features)

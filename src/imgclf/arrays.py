@@ -34,6 +34,18 @@ def read_split(folder: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def read_embeddings(features_dir: str | Path, split_dir: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 cached embeddings, int labels) of one split; the two must line up row for row."""
+    vectors = load_array(Path(features_dir) / f"{split}.npy")
+    _, labels = read_split(split_dir, split)
+    if vectors.ndim != 2 or len(vectors) != len(labels):
+        raise DataError(
+            f"{Path(features_dir) / f'{split}.npy'}: {vectors.shape} embeddings for {len(labels)} {split} labels; "
+            "rerun featurize"
+        )
+    return np.asarray(vectors, dtype=np.float32), labels
+
+
 def write_subset(
     folder: Path, split: str, images: np.ndarray, labels: np.ndarray, index: np.ndarray | None = None
 ) -> None:

@@ -45,12 +45,6 @@ BACKBONES = {
     **{f"convnext_{s}": Backbone(f"ConvNeXt{s.capitalize()}", "none") for s in ("tiny", "small", "base", "large", "xlarge")},
 }
 
-# ImageNet channel statistics (RGB) behind the caffe and torch conventions.
-CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
-TORCH_MEAN = (0.485, 0.456, 0.406)
-TORCH_STD = (0.229, 0.224, 0.225)
-
-
 def imagenet_weights_file(name: str, alpha: float, image_size: int) -> tuple[str, str | None] | None:
     """(URL, md5 or None) of the no-top ImageNet weights Keras would fetch, where known.
 

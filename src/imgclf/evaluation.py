@@ -21,7 +21,7 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
         "top1": float(accuracy_score(labels, predicted)),
         "top5": float(top_k_accuracy_score(labels, probs, k=min(5, len(classes)), labels=classes)),
         "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
-        "log_loss": float(log_loss(labels, np.clip(probs, 1e-7, 1.0), labels=classes)),
+        "log_loss": float(log_loss(labels, probs, labels=classes)),
         "images": int(len(labels)),
     }
 

@@ -89,7 +89,9 @@ def write_table(path: str | Path, frame: Any) -> None:
 
 def new_array(path: str | Path, shape: tuple, dtype: Any) -> np.ndarray:
     """A writable memory-mapped ``.npy`` file, so large arrays never sit whole in memory."""
-    return np.lib.format.open_memmap(Path(path), mode="w+", dtype=dtype, shape=shape)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
 
 
 def save_array(path: str | Path, array: np.ndarray) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .backbones import CAFFE_BGR_MEAN, TORCH_MEAN, TORCH_STD
-
 PACKAGE = "imgclf"
+
+# ImageNet channel statistics behind the caffe (BGR, 0..255) and torch (RGB, 0..1) conventions.
+CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+TORCH_MEAN = (0.485, 0.456, 0.406)
+TORCH_STD = (0.229, 0.224, 0.225)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -2,8 +2,9 @@
 
 A pickle can name any importable callable and have it called on load. The
 CIFAR batches need only dicts, lists, bytes, str, numbers and numpy arrays, so
-the unpickler resolves exactly the three globals numpy uses to rebuild an
-array and refuses everything else, object arrays included.
+the unpickler resolves exactly the globals numpy uses to rebuild an array (plus
+the latin1 text-to-bytes codec that protocol-2 pickles use for bytes) and
+refuses everything else, object arrays included.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ def _ndarray_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
     return np.ndarray.__new__(np.ndarray, shape, _plain_dtype(dtype))
 
 
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    # Protocol-2 pickles written by Python 3 spell every bytes object this way.
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError("only latin1 text-to-bytes encoding is allowed")
+    return text.encode("latin1")
+
+
 _ALLOWED = {
+    ("_codecs", "encode"): _latin1_bytes,
     ("numpy.core.multiarray", "_reconstruct"): _ndarray_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _ndarray_reconstruct,
     ("numpy", "ndarray"): np.ndarray,

@@ -7,24 +7,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .arrays import read_classes, read_split
+from .arrays import read_classes, read_embeddings
 from .heads import build_head, embedding_stats
-from .io import atomic_file, load_array
+from .io import atomic_file
 from .params import Params
 from .training import compile_classifier, fit_classifier, make_optimizer, one_hot
-
-
-def load_embeddings(features_dir: Path, split_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(float32 embeddings, int labels) of one split; the two must line up row for row."""
-    vectors = load_array(Path(features_dir) / f"{split}.npy")
-    _, labels = read_split(split_dir, split)
-    if len(vectors) != len(labels):
-        from .errors import DataError
-
-        raise DataError(
-            f"{features_dir}/{split}.npy has {len(vectors)} rows but {split} has {len(labels)} labels; rerun featurize"
-        )
-    return np.asarray(vectors, dtype=np.float32), labels
 
 
 def save_model(model: keras.Model, path: Path) -> None:
@@ -36,8 +23,8 @@ def train_head(params: Params, split_dir: Path, features_dir: Path, out: Path) -
     recipe = params.models.head
     keras.utils.set_random_seed(params.seed)
     classes = read_classes(split_dir)
-    x_train, y_train = load_embeddings(features_dir, split_dir, "train")
-    x_val, y_val = load_embeddings(features_dir, split_dir, "val")
+    x_train, y_train = read_embeddings(features_dir, split_dir, "train")
+    x_val, y_val = read_embeddings(features_dir, split_dir, "val")
     mean, variance = embedding_stats(x_train)
     model = build_head(
         x_train.shape[1], len(classes), recipe.hidden_units, recipe.dropout, mean, variance, params.seed
@@ -72,17 +59,3 @@ TRAINERS = {"head": train_head}
 def train(params: Params, split_dir: Path, features_dir: Path, out: Path) -> dict:
     return TRAINERS[params.model](params, split_dir, features_dir, out)
 
-
-def predict(train_dir: Path, split_dir: Path, features_dir: Path, split: str = "test", batch_size: int = 256):
-    """(labels, logits) of a split under the trained model, whichever input it takes."""
-    from . import layers  # noqa: F401  registers the custom layers before loading
-    from .io import read_json
-
-    summary = read_json(Path(train_dir) / "train.json")
-    model = keras.models.load_model(Path(train_dir) / "model.keras")
-    if summary["input"] == "embeddings":
-        x, labels = load_embeddings(features_dir, split_dir, split)
-    else:
-        x, labels = read_split(split_dir, split)
-    logits = model.predict(x, batch_size=batch_size, verbose=0)
-    return labels, np.asarray(logits, dtype=np.float64)

@@ -34,6 +34,7 @@ class Layout:
     files: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     class_dirs: dict[str, set[str]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    by_split: bool = False  # train/<class>/* rather than <class>/*
 
 
 def _visible(path: PurePosixPath) -> bool:
@@ -41,11 +42,11 @@ def _visible(path: PurePosixPath) -> bool:
 
 
 def _wrapper_depth(paths: list[PurePosixPath]) -> int:
-    """How many single top-level folders (like ``cifar10-jpg/``) wrap everything."""
+    """How many single top-level folders (like ``cifar10-jpg/``) wrap every image."""
     depth = 0
     while True:
-        tops = {p.parts[depth] for p in paths if len(p.parts) > depth + 1}
-        loose = any(len(p.parts) <= depth + 1 for p in paths)
+        tops = {p.parts[depth] for p in paths}
+        loose = any(len(p.parts) < depth + 3 for p in paths)  # a wrapper holds <class>/<file> at least
         if len(tops) != 1 or loose or next(iter(tops)) in SPLITS:
             return depth
         depth += 1
@@ -56,9 +57,10 @@ def find_layout(names: list[str], dirs: list[str]) -> Layout:
     extensions = image_extensions()
     files = [p for p in map(PurePosixPath, names) if _visible(p)]
     folders = [p for p in map(PurePosixPath, dirs) if _visible(p)]
-    depth = _wrapper_depth(files) if files else 0
+    images = [p for p in files if p.suffix.lower() in extensions]
+    depth = _wrapper_depth(images) if images else 0
     by_split = any(len(p.parts) > depth + 2 and p.parts[depth] == "train" for p in files)
-    layout = Layout()
+    layout = Layout(by_split=by_split)
 
     def place(parts: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
         if by_split:
@@ -88,7 +90,7 @@ def class_names(layout: Layout, where: str) -> list[str]:
     for split in SPLITS:
         for cls in sorted(layout.class_dirs.get(split, ())):
             if cls not in layout.files.get(split, {}):
-                prefix = f"{split}/" if "test" in layout.class_dirs or split == "test" else ""
+                prefix = f"{split}/" if layout.by_split else ""
                 raise DataError(f"{where}: class folder '{prefix}{cls}' has no images")
     classes = sorted(layout.files.get("train", {}))
     if len(classes) < 2:

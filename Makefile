@@ -1,0 +1,28 @@
+# make run   - create .venv, install the pinned dependencies, run the pipeline (dvc repro)
+# make test  - the whole test suite (what CI runs)
+# make bench - the benchmark suite (timings; minutes)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: install
+	dvc repro
+
+test: install
+	python -m pytest
+
+clean:
+	rm -rf data .dvc/tmp .pytest_cache

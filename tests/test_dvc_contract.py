@@ -1,0 +1,113 @@
+"""params.yaml, the params dataclasses and dvc.yaml must agree, so DVC reruns exactly what a change touches."""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fakes import REPO
+from imgclf.params import MODELS
+
+DVC = yaml.safe_load((REPO / "dvc.yaml").read_text())
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+PACKAGE = REPO / "src" / "imgclf"
+# Modules that shape how a stage runs or reports, not what it computes; a change to
+# them should not rerun the pipeline, so stages need not list them.
+PLUMBING = {"imgclf", "imgclf.cli", "imgclf.errors", "imgclf.params", "imgclf.progress", "imgclf.io", "imgclf.hardware"}
+
+
+def leaves(tree, prefix=""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def declared_params(stage: dict) -> set[str]:
+    keys = set()
+    for entry in stage.get("params", []):
+        names = [entry.replace("${model}", m) for m in MODELS] if "${model}" in entry else [entry]
+        keys.update(names)
+    return keys
+
+
+def covered(key: str, declared: set[str]) -> bool:
+    return any(key == d or key.startswith(d + ".") for d in declared)
+
+
+ALL_LEAVES = set(leaves(PARAMS))
+
+
+@pytest.mark.parametrize("name", list(DVC["stages"]))
+def test_declared_params_exist(name):
+    for key in declared_params(DVC["stages"][name]):
+        assert any(leaf == key or leaf.startswith(key + ".") for leaf in ALL_LEAVES), f"{name}: {key} not in params.yaml"
+
+
+def test_every_knob_is_read_by_some_stage():
+    declared = set().union(*(declared_params(s) for s in DVC["stages"].values()))
+    orphans = sorted(k for k in ALL_LEAVES if not covered(k, declared))
+    assert not orphans, f"params.yaml keys no stage declares: {orphans}"
+
+
+def module_file(name: str) -> Path:
+    parts = name.split(".")[1:]
+    path = PACKAGE.joinpath(*parts)
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def imported_modules(path: Path, module: str | None) -> set[str]:
+    """imgclf modules imported anywhere in a file (function-level imports included)."""
+    found = set()
+    package = None
+    if module:
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("imgclf"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("imgclf"):
+                continue
+            found.add(target)
+            for alias in node.names:  # `from . import layers` imports a module
+                candidate = f"{target}.{alias.name}"
+                if module_file(candidate).exists():
+                    found.add(candidate)
+    return found
+
+
+def import_closure(script: Path) -> set[str]:
+    todo, seen = list(imported_modules(script, None)), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name not in PLUMBING:
+            todo.extend(imported_modules(module_file(name), name))
+    return seen
+
+
+@pytest.mark.parametrize("name", list(DVC["stages"]))
+def test_stage_deps_cover_the_code_it_runs(name):
+    stage = DVC["stages"][name]
+    script = stage["cmd"].split()[1]
+    deps = set(stage["deps"])
+    assert script in deps
+    for module in sorted(import_closure(REPO / script) - PLUMBING):
+        rel = module_file(module).relative_to(REPO).as_posix()
+        assert any(rel == d or rel.startswith(d.rstrip("/") + "/") for d in deps), f"{name}: add {rel} to its deps"
+
+
+@pytest.mark.parametrize("name", list(DVC["stages"]))
+def test_stage_script_is_thin(name):
+    script = REPO / DVC["stages"][name]["cmd"].split()[1]
+    assert len(script.read_text().splitlines()) <= 60

@@ -1,0 +1,112 @@
+import dataclasses
+import hashlib
+
+import keras
+import numpy as np
+import pytest
+
+from fakes import SHARED
+from imgclf.arrays import write_classes, write_subset
+from imgclf.backbones import imagenet_weights_file, resolve_weights
+from imgclf.errors import DownloadError, ParamsError
+from imgclf.featurize import build_featurizer, embed, featurize
+from imgclf.io import load_array
+from imgclf.layers import ImageNetPreprocess
+from imgclf.params import FeaturesParams
+
+MOBILENET_025 = SHARED / "weights" / "mobilenet_1_0_224_tf_no_top_alpha025.h5"
+MOBILENET_025_SHA256 = "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf"
+
+
+def features(**changes) -> FeaturesParams:
+    return dataclasses.replace(FeaturesParams(), **changes)
+
+
+@pytest.mark.parametrize(
+    "mode, module",
+    [("caffe", keras.applications.resnet50), ("tf", keras.applications.mobilenet), ("torch", keras.applications.densenet)],
+)
+def test_preprocessing_layer_matches_keras_applications(mode, module):
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 5, 5, 3), dtype=np.uint8)
+    ours = keras.ops.convert_to_numpy(ImageNetPreprocess(mode)(pixels))
+    reference = module.preprocess_input(pixels.astype("float32"))
+    np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-4)
+
+
+def test_featurizer_resizes_inside_the_model_and_matches_the_manual_pipeline():
+    params = features(backbone="mobilenet", alpha=0.25, image_size=48)
+    keras.utils.set_random_seed(0)
+    model = build_featurizer(params, (16, 16, 3), None)
+    pixels = np.random.default_rng(1).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    got = model.predict(pixels, verbose=0)
+    backbone = model.get_layer("mobilenet_0.25_48")
+    resized = keras.layers.Resizing(48, 48)(pixels.astype("float32"))
+    manual = backbone(keras.applications.mobilenet.preprocess_input(resized), training=False)
+    assert got.shape == (3, 256)
+    np.testing.assert_allclose(got, keras.ops.convert_to_numpy(manual), rtol=1e-4, atol=1e-5)
+
+
+def test_embed_pads_the_last_batch_and_matches_one_big_predict():
+    model = keras.Sequential([keras.Input((4, 4, 3), dtype="uint8"), ImageNetPreprocess("tf"), keras.layers.Flatten()])
+    images = np.random.default_rng(0).integers(0, 256, (7, 4, 4, 3), dtype=np.uint8)
+    out = np.zeros((7, 48), np.float16)
+    embed(model, images, out, batch_size=3, desc="t")
+    np.testing.assert_array_equal(out, model.predict(images, verbose=0).astype(np.float16))
+
+
+@pytest.fixture
+def split_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 10), ("val", 4), ("test", 6)):
+        write_subset(tmp_path / "split", name, rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), np.arange(n) % 2)
+    write_classes(tmp_path / "split", ["a", "b"])
+    return tmp_path / "split"
+
+
+def test_featurize_writes_float16_embeddings_and_a_manifest(split_dir, tmp_path):
+    params = features(backbone="mobilenet", alpha=0.25, batch_size=4)
+    manifest = featurize(split_dir, tmp_path / "features", params, seed=0)
+    for name, n in (("train", 10), ("val", 4), ("test", 6)):
+        vectors = load_array(tmp_path / "features" / f"{name}.npy")
+        assert vectors.shape == (n, 256) and vectors.dtype == np.float16
+    assert manifest["count"] == {"train": 10, "val": 4, "test": 6}
+    assert manifest["preprocessing"] == "tf" and manifest["weights_sha256"] is None
+    again = featurize(split_dir, tmp_path / "again", params, seed=0)
+    assert again["embedding_dim"] == 256
+    np.testing.assert_array_equal(
+        load_array(tmp_path / "features" / "test.npy"), load_array(tmp_path / "again" / "test.npy")
+    )
+
+
+def test_weights_file_that_does_not_exist_names_the_param():
+    with pytest.raises(ParamsError, match=r"features\.weights: no such weights file 'nope\.h5'"):
+        resolve_weights("resnet50", "nope.h5", 1.0, 32)
+
+
+def test_alpha_is_refused_for_backbones_without_one(split_dir, tmp_path):
+    with pytest.raises(ParamsError, match="features.alpha applies to MobileNet backbones only"):
+        featurize(split_dir, tmp_path / "f", features(backbone="resnet50", alpha=0.5), seed=0)
+
+
+def test_resnet50_imagenet_weights_come_from_the_keras_location_with_its_md5(http_server, monkeypatch):
+    url, md5 = imagenet_weights_file("resnet50", 1.0, 224)
+    assert url == (
+        "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
+    monkeypatch.setenv("IMGCLF_WEIGHTS_MIRROR", http_server.url("/mirror"))
+    http_server.files["/mirror/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"] = b"not the weights"
+    with pytest.raises(DownloadError, match=f"md5 mismatch: expected {md5}"):
+        resolve_weights("resnet50", "imagenet", 1.0, 224)
+
+
+@pytest.mark.skipif(not MOBILENET_025.exists(), reason=f"ImageNet MobileNet weights not found at {MOBILENET_025}")
+def test_imagenet_weights_download_from_a_mirror_and_match_the_local_file(http_server, monkeypatch, split_dir, tmp_path):
+    data = MOBILENET_025.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == MOBILENET_025_SHA256
+    http_server.files["/keras/mobilenet/mobilenet_2_5_128_tf_no_top.h5"] = data
+    monkeypatch.setenv("IMGCLF_WEIGHTS_MIRROR", http_server.url("/keras"))
+    downloaded = featurize(split_dir, tmp_path / "a", features(backbone="mobilenet", alpha=0.25, weights="imagenet", image_size=128), 0)
+    local = featurize(split_dir, tmp_path / "b", features(backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128), 0)
+    assert downloaded["weights_sha256"] == local["weights_sha256"] == MOBILENET_025_SHA256
+    np.testing.assert_array_equal(load_array(tmp_path / "a" / "val.npy"), load_array(tmp_path / "b" / "val.npy"))

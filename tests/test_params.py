@@ -1,0 +1,113 @@
+import copy
+
+import pytest
+import yaml
+
+from fakes import REPO
+from imgclf.errors import ParamsError
+from imgclf.params import MODELS, default_params_dict, load_params, parse_params
+
+
+@pytest.fixture
+def raw():
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_params_yaml_holds_every_knob_at_its_default(raw):
+    assert raw == default_params_dict()
+
+
+def test_default_params_load():
+    params = load_params(REPO / "params.yaml")
+    assert params.data.dataset == "digits"
+    assert params.features.weights == "none"
+    assert params.recipe is params.models.head
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("data", "dataset"), "cifar", r"data\.dataset must be one of 'digits', 'cifar10', 'cifar100', 'folder'; got 'cifar'"),
+        (("model",), "vgg", r"model must be one of .*'head'.*; got 'vgg'"),
+        (("data", "val_fraction"), 1.5, r"data\.val_fraction must be a number in \(0, 1\); got 1\.5"),
+        (("data", "image_size"), "32", r"data\.image_size must be an integer in \[8, 1024\]; got '32'"),
+        (("data", "image_size"), True, r"data\.image_size must be an integer .*; got True"),
+        (("data", "limit_per_class"), 0, r"data\.limit_per_class must be null or an integer in \[1, inf\]; got 0"),
+        (("models", "head", "hidden_units"), [64, -1], r"models\.head\.hidden_units must be a list, each item an integer"),
+        (("models", "head", "optimizer"), "rmsprop", r"models\.head\.optimizer must be one of 'sgd', 'adam', 'adamw'"),
+        (("features", "backbone"), "resnet51", r"features\.backbone must be one of .*resnet50.*; got 'resnet51'"),
+        (("seed",), 1.0, r"seed must be an integer"),
+    ],
+)
+def test_bad_value_names_key_allowed_values_and_value(raw, path, value, message):
+    broken = copy.deepcopy(raw)
+    target = broken
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ParamsError, match=message):
+        parse_params(broken)
+
+
+def test_unknown_key_lists_allowed_keys(raw):
+    raw["data"]["datset"] = "digits"
+    with pytest.raises(ParamsError, match=r"unknown key 'data\.datset'; allowed keys under data: dataset, url"):
+        parse_params(raw)
+
+
+def test_unknown_top_level_key(raw):
+    raw["epochs"] = 3
+    with pytest.raises(ParamsError, match=r"unknown key 'epochs'; allowed keys under the top level: seed, data"):
+        parse_params(raw)
+
+
+def test_missing_key_is_reported(raw):
+    del raw["features"]["alpha"]
+    with pytest.raises(ParamsError, match=r"missing key 'features\.alpha'"):
+        parse_params(raw)
+
+
+def test_section_must_be_a_mapping(raw):
+    raw["features"] = "resnet50"
+    with pytest.raises(ParamsError, match="features must be a mapping"):
+        parse_params(raw)
+
+
+def test_folder_needs_a_path(raw):
+    raw["data"]["dataset"] = "folder"
+    with pytest.raises(ParamsError, match="data.path must name a directory or archive"):
+        parse_params(raw)
+
+
+def test_coarse_labels_only_for_cifar100(raw):
+    raw["data"]["label_mode"] = "coarse"
+    with pytest.raises(ParamsError, match="'coarse' exists only for data.dataset 'cifar100'"):
+        parse_params(raw)
+    raw["data"]["dataset"] = "cifar100"
+    assert parse_params(raw).data.label_mode == "coarse"
+
+
+def test_md5_and_url_are_checked(raw):
+    raw["data"]["md5"] = "xyz"
+    with pytest.raises(ParamsError, match="data.md5 must be 32 hex digits"):
+        parse_params(raw)
+    raw["data"]["md5"] = ""
+    raw["data"]["url"] = "ftp://example.org/x.tar.gz"
+    with pytest.raises(ParamsError, match="data.url must start with http://, https:// or file://"):
+        parse_params(raw)
+
+
+def test_ints_are_accepted_where_floats_are_expected(raw):
+    raw["models"]["head"]["learning_rate"] = 1
+    assert parse_params(raw).models.head.learning_rate == 1.0
+
+
+def test_invalid_yaml_file(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+
+
+def test_every_model_has_a_recipe_section(raw):
+    assert set(raw["models"]) == set(MODELS)

@@ -1,0 +1,212 @@
+import dataclasses
+import pickle
+
+import numpy as np
+import pytest
+
+from fakes import SHARED, RunsCode, cifar_archive, image_tree, png_bytes, tar_of, zip_of
+from imgclf.arrays import read_classes, read_split
+from imgclf.errors import DataError, DownloadError
+from imgclf.io import read_json
+from imgclf.params import DataParams
+from imgclf.sources import fetch
+
+
+def data(**changes) -> DataParams:
+    return dataclasses.replace(DataParams(), **changes)
+
+
+# ---------------------------------------------------------------- digits
+
+
+def test_digits_are_rgb_uint8_at_the_asked_size_with_a_stratified_test_set(tmp_path):
+    report = fetch(data(image_size=16, test_fraction=0.25), seed=0, out=tmp_path)
+    train, train_y = read_split(tmp_path, "train")
+    test, test_y = read_split(tmp_path, "test")
+    assert train.shape[1:] == (16, 16, 3) and train.dtype == np.uint8
+    assert len(train) + len(test) == 1797 and report["test"] == len(test) == 450
+    assert np.array_equal(train[..., 0], train[..., 2])  # gray replicated into RGB
+    assert read_classes(tmp_path) == [str(d) for d in range(10)]
+    # stratified: each class keeps its share within one image
+    share = np.bincount(test_y) / np.bincount(np.concatenate([train_y, test_y]))
+    assert np.all(np.abs(share - 0.25) < 0.03)
+
+
+def test_digits_hold_out_depends_on_the_seed_only(tmp_path):
+    fetch(data(), seed=3, out=tmp_path / "a")
+    fetch(data(), seed=3, out=tmp_path / "b")
+    fetch(data(), seed=4, out=tmp_path / "c")
+    a, b, c = (read_split(tmp_path / k, "test")[0] for k in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+# ----------------------------------------------------------------- CIFAR
+
+
+@pytest.fixture
+def served_cifar(http_server, tmp_path):
+    def serve(dataset="cifar10", replace=None):
+        path, md5, members = cifar_archive(tmp_path / f"{dataset}.tar.gz", dataset, replace=replace)
+        http_server.files[f"/{dataset}.tar.gz"] = path.read_bytes()
+        return http_server.url(f"/{dataset}.tar.gz"), md5, members
+
+    return serve
+
+
+def test_cifar10_from_a_mirror(served_cifar, tmp_path):
+    url, md5, members = served_cifar("cifar10")
+    report = fetch(data(dataset="cifar10", url=url, md5=md5), seed=0, out=tmp_path / "raw")
+    images, labels = read_split(tmp_path / "raw", "train")
+    assert images.shape == (100, 32, 32, 3) and report["train"] == 100 and report["test"] == 20
+    row = members["data_batch_1"][b"data"][0]  # 1024 red, 1024 green, 1024 blue values
+    assert np.array_equal(images[0, :, :, 0].ravel(), row[:1024])
+    assert np.array_equal(images[0, :, :, 2].ravel(), row[2048:])
+    assert labels[:3].tolist() == members["data_batch_1"][b"labels"][:3]
+    assert read_classes(tmp_path / "raw") == [f"class{i}" for i in range(10)]
+
+
+@pytest.mark.parametrize("mode, classes", [("fine", 100), ("coarse", 20)])
+def test_cifar100_keeps_fine_and_coarse_labels(served_cifar, tmp_path, mode, classes):
+    url, md5, members = served_cifar("cifar100")
+    fetch(data(dataset="cifar100", url=url, md5=md5, label_mode=mode, image_size=24), seed=0, out=tmp_path)
+    images, labels = read_split(tmp_path, "test")
+    assert images.shape == (20, 24, 24, 3)
+    assert labels.tolist() == members["test"][f"{mode}_labels".encode()]
+    assert len(read_classes(tmp_path)) == classes
+    for key in ("fine_labels", "coarse_labels"):
+        assert np.load(tmp_path / f"train_{key}.npy").tolist() == members["train"][key.encode()]
+
+
+def test_cifar_mirror_with_the_wrong_file_fails_the_published_checksum(served_cifar, tmp_path):
+    url, _, _ = served_cifar("cifar10")
+    with pytest.raises(DownloadError, match="md5 mismatch: expected c58f30108f718f92721af3b95e74349a"):
+        fetch(data(dataset="cifar10", url=url), seed=0, out=tmp_path)
+
+
+def test_tampered_cifar_pickle_cannot_run_code_even_with_matching_md5(served_cifar, tmp_path):
+    marker = tmp_path / "pwned"
+    evil = pickle.dumps({"data": RunsCode(f"touch {marker}")}, protocol=2)
+    url, md5, _ = served_cifar("cifar10", replace={"test_batch": evil})
+    with pytest.raises(DataError, match=r"test_batch: refused to load: forbidden global (posix|os)\.system"):
+        fetch(data(dataset="cifar10", url=url, md5=md5), seed=0, out=tmp_path / "raw")
+    assert not marker.exists()
+
+
+def test_cifar_archive_without_batches_is_refused(http_server, tmp_path):
+    archive = tar_of(image_tree(tmp_path / "x", {"a/b": 1}), tmp_path / "x.tar.gz")
+    http_server.files["/x.tar.gz"] = archive.read_bytes()
+    from fakes import md5_of
+
+    with pytest.raises(DataError, match="not a CIFAR python archive"):
+        fetch(data(dataset="cifar10", url=http_server.url("/x.tar.gz"), md5=md5_of(archive)), 0, tmp_path / "raw")
+
+
+# ---------------------------------------------------------------- folders
+
+
+def test_folder_with_train_and_test(tmp_path):
+    root = image_tree(tmp_path / "pets", {"train/cat": 5, "train/dog": 4, "test/cat": 2, "test/dog": 3})
+    report = fetch(data(dataset="folder", path=str(root), image_size=8), seed=0, out=tmp_path / "raw")
+    assert read_classes(tmp_path / "raw") == ["cat", "dog"]
+    images, labels = read_split(tmp_path / "raw", "test")
+    assert images.shape == (5, 8, 8, 3) and labels.tolist() == [0, 0, 1, 1, 1]
+    assert report["train"] == 9 and report["bad_images_skipped"] == 0
+
+
+def test_class_folders_only_hold_out_a_stratified_test_set(tmp_path):
+    root = image_tree(tmp_path / "pets", {"cat": 10, "dog": 10, "eel": 10})
+    fetch(data(dataset="folder", path=str(root), test_fraction=0.2), seed=0, out=tmp_path / "raw")
+    _, labels = read_split(tmp_path / "raw", "test")
+    assert np.bincount(labels).tolist() == [2, 2, 2]
+
+
+@pytest.mark.parametrize("pack", ["tar", "zip"])
+def test_archives_with_a_wrapper_folder(tmp_path, pack):
+    root = image_tree(tmp_path / "wrapped", {"train/cat": 3, "train/dog": 3, "test/cat": 1, "test/dog": 1})
+    (root / "README.txt").write_text("not an image")
+    archive = tar_of(root, tmp_path / "w.tgz") if pack == "tar" else zip_of(root, tmp_path / "w.zip")
+    report = fetch(data(dataset="folder", path=str(archive), image_size=12), seed=0, out=tmp_path / "raw")
+    assert (report["train"], report["test"], report["ignored_files"]) == (6, 2, 1)
+    direct = image_tree(tmp_path / "plain", {"train/cat": 3, "train/dog": 3, "test/cat": 1, "test/dog": 1})
+    fetch(data(dataset="folder", path=str(direct), image_size=12), seed=0, out=tmp_path / "raw2")
+    assert np.array_equal(read_split(tmp_path / "raw", "train")[0], read_split(tmp_path / "raw2", "train")[0])
+
+
+def test_any_pillow_image_becomes_rgb_at_the_asked_size(tmp_path):
+    root = image_tree(tmp_path / "d", {"cat": 2, "dog": 2})
+    rng = np.random.default_rng(1)
+    (root / "cat" / "gray.png").write_bytes(png_bytes(rng, 40, mode="L"))
+    from PIL import Image
+
+    Image.new("P", (7, 5)).save(root / "dog" / "palette.gif")
+    report = fetch(data(dataset="folder", path=str(root), image_size=10, test_fraction=0.34), 0, tmp_path / "raw")
+    assert report["train"] + report["test"] == 6
+    assert read_split(tmp_path / "raw", "train")[0].shape[1:] == (10, 10, 3)
+
+
+def test_unreadable_images_are_listed(tmp_path):
+    root = image_tree(tmp_path / "d", {"train/cat": 3, "train/dog": 3})
+    (root / "train" / "cat" / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match=r"1 unreadable image\(s\): train/cat/broken\.jpg \(data\.on_bad_image: skip"):
+        fetch(data(dataset="folder", path=str(root)), seed=0, out=tmp_path / "raw")
+
+
+def test_unreadable_images_can_be_skipped_and_counted(tmp_path):
+    root = image_tree(tmp_path / "d", {"train/cat": 3, "train/dog": 3, "test/cat": 1, "test/dog": 1})
+    (root / "train" / "cat" / "broken.jpg").write_bytes(b"not a jpeg")
+    (root / "test" / "dog" / "cut.png").write_bytes(png_bytes(np.random.default_rng(0))[:30])
+    report = fetch(data(dataset="folder", path=str(root), on_bad_image="skip"), seed=0, out=tmp_path / "raw")
+    assert report["bad_images_skipped"] == 2
+    assert report["bad_images"] == ["test/dog/cut.png", "train/cat/broken.jpg"]
+    assert (report["train"], report["test"]) == (6, 2)
+    assert not list((tmp_path / "raw").glob(".*pool*"))
+
+
+def test_empty_class_folder_is_named(tmp_path):
+    root = image_tree(tmp_path / "d", {"train/cat": 3, "train/dog": 3})
+    (root / "train" / "eel").mkdir()
+    with pytest.raises(DataError, match=r"class folder 'train/eel' has no images"):
+        fetch(data(dataset="folder", path=str(root)), seed=0, out=tmp_path / "raw")
+
+
+def test_empty_class_folder_in_an_archive_is_named(tmp_path):
+    root = image_tree(tmp_path / "d", {"cat": 3, "dog": 3})
+    (root / "eel").mkdir()
+    (root / "eel" / "notes.txt").write_text("no images here")
+    with pytest.raises(DataError, match=r"class folder 'eel' has no images"):
+        fetch(data(dataset="folder", path=str(tar_of(root, tmp_path / "d.tar.gz"))), seed=0, out=tmp_path / "raw")
+
+
+@pytest.mark.parametrize(
+    "layout, message",
+    [
+        ({"cat": 3}, "found 1 class folder"),
+        ({"train/cat": 2, "train/dog": 2, "test/eel": 1}, "test class folder.* not in train: eel"),
+    ],
+)
+def test_bad_layouts(tmp_path, layout, message):
+    root = image_tree(tmp_path / "d", layout)
+    with pytest.raises(DataError, match=message):
+        fetch(data(dataset="folder", path=str(root)), seed=0, out=tmp_path / "raw")
+
+
+def test_missing_folder_path(tmp_path):
+    with pytest.raises(DataError, match="absent: no such file or directory"):
+        fetch(data(dataset="folder", path=str(tmp_path / "absent")), seed=0, out=tmp_path / "raw")
+
+
+CIFAR10_JPG = SHARED / "datasets" / "cifar10-jpg.tar.gz"
+
+
+@pytest.mark.skipif(not CIFAR10_JPG.exists(), reason=f"real CIFAR-10 JPEGs not found at {CIFAR10_JPG}")
+def test_real_cifar10_jpeg_archive(tmp_path):
+    from imgclf.split import split_dataset
+
+    report = fetch(data(dataset="folder", path=str(CIFAR10_JPG)), seed=0, out=tmp_path / "raw")
+    assert (report["train"], report["test"], report["classes"]) == (50_000, 10_000, 10)
+    assert read_classes(tmp_path / "raw")[:3] == ["airplane", "automobile", "bird"]
+    counts = split_dataset(tmp_path / "raw", tmp_path / "split", val_fraction=0.2, limit=20, test_limit=5, seed=0)
+    assert counts == {"train": 160, "val": 40, "test": 50, "classes": 10}
+    images, labels = read_split(tmp_path / "split", "train")
+    assert images.shape == (160, 32, 32, 3) and np.bincount(labels).tolist() == [16] * 10
+    assert 40 < images.mean() < 200  # real photos, not zeros

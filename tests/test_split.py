@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from imgclf.arrays import read_split, write_classes, write_subset
+from imgclf.errors import DataError
+from imgclf.split import limit_per_class, split_dataset, stratified_holdout
+
+LABELS = np.repeat(np.arange(4), [40, 30, 20, 10])
+
+
+def test_limit_per_class_caps_each_class_and_depends_on_seed():
+    picked = limit_per_class(LABELS, 15, seed=0)
+    assert np.bincount(LABELS[picked]).tolist() == [15, 15, 15, 10]
+    assert np.array_equal(picked, limit_per_class(LABELS, 15, seed=0))
+    assert not np.array_equal(picked, limit_per_class(LABELS, 15, seed=1))
+    assert np.array_equal(limit_per_class(LABELS, None, seed=0), np.arange(len(LABELS)))
+
+
+def test_stratified_holdout_keeps_class_shares():
+    kept, held = stratified_holdout(LABELS, 0.2, seed=0)
+    assert np.bincount(LABELS[held]).tolist() == [8, 6, 4, 2]
+    assert set(kept).isdisjoint(held) and len(kept) + len(held) == len(LABELS)
+
+
+def test_holdout_that_cannot_be_stratified_says_why():
+    labels = np.array([0, 0, 0, 1])
+    with pytest.raises(DataError, match=r"cannot hold out a stratified validation set of 0\.5 from 4 images in 2 classes"):
+        stratified_holdout(labels, 0.5, seed=0, what="validation")
+
+
+@pytest.fixture
+def raw(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (len(LABELS), 4, 4, 3), dtype=np.uint8)
+    test = rng.integers(0, 256, (20, 4, 4, 3), dtype=np.uint8)
+    write_subset(tmp_path / "raw", "train", images, LABELS)
+    write_subset(tmp_path / "raw", "test", test, np.arange(20) % 4)
+    write_classes(tmp_path / "raw", ["a", "b", "c", "d"])
+    return tmp_path / "raw"
+
+
+def test_split_leaves_the_test_set_untouched(raw, tmp_path):
+    counts = split_dataset(raw, tmp_path / "split", val_fraction=0.25, limit=None, test_limit=None, seed=0)
+    assert counts == {"train": 75, "val": 25, "test": 20, "classes": 4}
+    for name in ("test",):
+        a, la = read_split(raw, name)
+        b, lb = read_split(tmp_path / "split", name)
+        assert np.array_equal(a, b) and np.array_equal(la, lb)
+    train, _ = read_split(tmp_path / "split", "train")
+    val, _ = read_split(tmp_path / "split", "val")
+    pool = {im.tobytes() for im in read_split(raw, "train")[0]}
+    assert {im.tobytes() for im in train} | {im.tobytes() for im in val} == pool
+    assert isinstance(train, np.memmap) and train.dtype == np.uint8
+
+
+def test_split_limits_apply_per_class(raw, tmp_path):
+    counts = split_dataset(raw, tmp_path / "split", val_fraction=0.2, limit=10, test_limit=2, seed=0)
+    assert counts == {"train": 32, "val": 8, "test": 8, "classes": 4}
+    _, test_labels = read_split(tmp_path / "split", "test")
+    assert np.bincount(test_labels).tolist() == [2, 2, 2, 2]
