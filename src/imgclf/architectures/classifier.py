@@ -1,0 +1,45 @@
+"""A feature network wrapped so the saved model takes raw pixels: augment, scale, features, logits."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def augmentation(augment, image_size: int, seed: int) -> keras.Sequential | None:
+    """Random flips, shifts, rotations and RandAugment, active only in training; None when all are off."""
+    steps = []
+    if augment.flip:
+        steps.append(layers.RandomFlip("horizontal", seed=seed, name="flip"))
+    if augment.translate:
+        shift = augment.translate / image_size
+        steps.append(layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed + 1, name="translate"))
+    if augment.rotate:
+        steps.append(layers.RandomRotation(augment.rotate / 360.0, fill_mode="reflect", seed=seed + 2, name="rotate"))
+    if augment.randaugment_ops:
+        steps.append(
+            layers.RandAugment(
+                value_range=(0, 255),
+                num_ops=augment.randaugment_ops,
+                factor=augment.randaugment_magnitude,
+                seed=seed + 3,
+                name="randaugment",
+            )
+        )
+    return keras.Sequential(steps, name="augment") if steps else None
+
+
+def image_classifier(
+    features: keras.Model, image_size: int, num_classes: int, augment, dropout: float, seed: int
+) -> keras.Model:
+    """pixels (N, S, S, 3) in 0..255 -> logits; ``features`` takes images scaled to [-1, 1]."""
+    inputs = keras.Input((image_size, image_size, 3), name="pixels")
+    augmenter = augmentation(augment, image_size, seed)
+    x = augmenter(inputs) if augmenter is not None else inputs
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(x)
+    x = features(x)
+    if dropout:
+        x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    # float32 logits keep the softmax stable under mixed precision.
+    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, outputs, name=features.name)
