@@ -135,7 +135,7 @@ class DataParams:
     limit_per_class: int | None = param(None, OrNull(Number(int, 1)))
     test_limit_per_class: int | None = param(None, OrNull(Number(int, 1)))
 
-    def check(self, where: str) -> None:
+    def check(self, where: str, prefix: str) -> None:
         if self.dataset == "folder" and not self.path:
             raise ParamsError(f"{where}: data.path must name a directory or archive when data.dataset is 'folder'")
         if self.label_mode == "coarse" and self.dataset != "cifar100":
@@ -154,7 +154,7 @@ class FeaturesParams:
     image_size: int = param(32, Number(int, 32, 1024))
     batch_size: int = param(64, Number(int, 1))
 
-    def check(self, where: str) -> None:
+    def check(self, where: str, prefix: str) -> None:
         from .backbones import BACKBONES  # cheap: a table, no Keras import
 
         if self.backbone not in BACKBONES:
@@ -166,27 +166,157 @@ class FeaturesParams:
 
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "step", "plateau")
+UNIT_INTERVAL = Number(float, 0, 1, "left")
+POSITIVE = Number(float, 0, None, "neither")
 
 
 @dataclass(frozen=True)
-class HeadParams:
-    hidden_units: list = param([512], ListOf(Number(int, 1)))
-    dropout: float = param(0.3, Number(float, 0, 1, "left"))
-    optimizer: str = param("adam", OneOf(OPTIMIZERS))
-    learning_rate: float = param(0.001, Number(float, 0, None, "neither"))
-    weight_decay: float = param(0.0001, Number(float, 0))
-    label_smoothing: float = param(0.0, Number(float, 0, 1, "left"))
+class Optimization:
+    """How a Keras model is fitted; shared by every trained model's recipe."""
+
     epochs: int = param(40, Number(int, 1))
     batch_size: int = param(128, Number(int, 1))
+    optimizer: str = param("adam", OneOf(OPTIMIZERS))
+    learning_rate: float = param(0.001, POSITIVE)  # peak, after warmup
+    momentum: float = param(0.9, UNIT_INTERVAL)  # sgd only (Nesterov)
+    weight_decay: float = param(0.0001, Number(float, 0))
+    sam_rho: float = param(0.0, Number(float, 0))  # Sharpness-Aware Minimization radius; 0 = off
+    schedule: str = param("constant", OneOf(SCHEDULES))
+    warmup_epochs: float = param(0.0, Number(float, 0))
+    step_at: list = param([0.5, 0.75], ListOf(Number(float, 0, 1, "neither")))  # fractions of epochs
+    decay_factor: float = param(0.1, Number(float, 0, 1, "neither"))  # step and plateau
+    plateau_patience: int = param(5, Number(int, 1))
+    label_smoothing: float = param(0.0, UNIT_INTERVAL)
+    patience: int = param(0, Number(int, 0))  # early stop after this many epochs without better val accuracy
+
+    def check(self, where: str, prefix: str) -> None:
+        if self.warmup_epochs >= self.epochs:
+            raise ParamsError(
+                f"{where}: {prefix}warmup_epochs ({self.warmup_epochs:g}) must be below {prefix}epochs ({self.epochs})"
+            )
+        if self.step_at != sorted(self.step_at):
+            raise ParamsError(f"{where}: {prefix}step_at must be increasing fractions of the epochs; got {self.step_at}")
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training-time augmentation; all of it runs inside the model, on the device."""
+
+    flip: bool = param(True, Flag())  # random left-right flip
+    translate: int = param(4, Number(int, 0))  # px, random shift with reflected borders
+    rotate: float = param(0.0, Number(float, 0, 180))  # degrees, random rotation up to +-this
+    randaugment_ops: int = param(0, Number(int, 0))  # RandAugment ops per image; 0 = off
+    randaugment_magnitude: float = param(0.5, Number(float, 0, 1))
+    mixup_alpha: float = param(0.0, Number(float, 0))  # Beta(alpha, alpha) mixing; 0 = off
+    cutmix_alpha: float = param(0.0, Number(float, 0))
+
+
+@dataclass(frozen=True)
+class LinearProbeParams:
+    C: list = param([0.01, 0.1, 1.0], ListOf(POSITIVE))  # inverse L2 strength; best on validation is kept
+    max_iter: int = param(1000, Number(int, 1))
+
+
+@dataclass(frozen=True)
+class HeadParams(Optimization):
+    hidden_units: list = param([512], ListOf(Number(int, 1)))
+    dropout: float = param(0.3, UNIT_INTERVAL)
     patience: int = param(10, Number(int, 0))
 
 
 @dataclass(frozen=True)
+class FinetuneParams(Optimization):
+    head: HeadParams = field(default_factory=HeadParams)  # phase 1, on the cached embeddings
+    fine_tune_at: int = param(143, Number(int, 0))  # backbone layers before this index stay frozen
+    epochs: int = param(3, Number(int, 1))
+    batch_size: int = param(64, Number(int, 1))
+    optimizer: str = param("adam", OneOf(OPTIMIZERS))
+    learning_rate: float = param(0.00001, POSITIVE)
+    weight_decay: float = param(0.0, Number(float, 0))
+    schedule: str = param("cosine", OneOf(SCHEDULES))
+    augment: Augment = field(default_factory=Augment)
+
+
+@dataclass(frozen=True)
+class ScratchOptimization(Optimization):
+    """The from-scratch CIFAR recipe: SGD + Nesterov, wd 5e-4, batch 128, lr 0.1, warmup then cosine."""
+
+    epochs: int = param(15, Number(int, 1))
+    optimizer: str = param("sgd", OneOf(OPTIMIZERS))
+    learning_rate: float = param(0.1, POSITIVE)
+    weight_decay: float = param(0.0005, Number(float, 0))
+    schedule: str = param("cosine", OneOf(SCHEDULES))
+    warmup_epochs: float = param(1.0, Number(float, 0))
+    augment: Augment = field(default_factory=Augment)
+
+
+STRIDES = ListOf(Number(int, 1, 2))
+
+
+def _check_strides(where: str, prefix: str, strides: list) -> None:
+    if len(strides) != 5:
+        raise ParamsError(
+            f"{where}: {prefix}strides must list 5 strides (stem and the four downsampling stages); got {strides}"
+        )
+
+
+@dataclass(frozen=True)
+class MobileNetV1Params(ScratchOptimization):
+    alpha: float = param(0.5, POSITIVE)  # width multiplier
+    shallow: bool = param(False, Flag())  # drop the five repeated 512-channel blocks
+    strides: list = param([1, 1, 2, 2, 2], STRIDES)  # ImageNet: [2, 2, 2, 2, 2]
+    dropout: float = param(0.001, UNIT_INTERVAL)
+
+    def check(self, where: str, prefix: str) -> None:
+        super().check(where, prefix)
+        _check_strides(where, prefix, self.strides)
+
+
+@dataclass(frozen=True)
+class MobileNetV2Params(ScratchOptimization):
+    alpha: float = param(0.5, POSITIVE)
+    strides: list = param([1, 1, 2, 2, 2], STRIDES)  # stem, then the 24-, 32-, 64- and 160-channel stages
+    dropout: float = param(0.2, UNIT_INTERVAL)
+
+    def check(self, where: str, prefix: str) -> None:
+        super().check(where, prefix)
+        _check_strides(where, prefix, self.strides)
+
+
+@dataclass(frozen=True)
+class ResNeXtParams(ScratchOptimization):
+    depth: int = param(11, Number(int, 11))  # 9n+2: 29 = three blocks per stage
+    cardinality: int = param(4, Number(int, 1))  # groups in the 3x3 convolution
+    bottleneck_width: int = param(8, Number(int, 1))  # channels per group in the first stage
+    widen_factor: int = param(1, Number(int, 1))  # stage outputs 64*widen*(1, 2, 4); the paper uses 4
+    grouped_conv: str = param("auto", OneOf(("auto", "native", "split")))
+
+    def check(self, where: str, prefix: str) -> None:
+        super().check(where, prefix)
+        if (self.depth - 2) % 9:
+            raise ParamsError(f"{where}: {prefix}depth must be 9n+2 (11, 20, 29, ...); got {self.depth}")
+
+
+@dataclass(frozen=True)
 class ModelsParams:
+    linear_probe: LinearProbeParams = field(default_factory=LinearProbeParams)
     head: HeadParams = field(default_factory=HeadParams)
+    finetune: FinetuneParams = field(default_factory=FinetuneParams)
+    mobilenet_v1: MobileNetV1Params = field(default_factory=MobileNetV1Params)
+    mobilenet_v2: MobileNetV2Params = field(default_factory=MobileNetV2Params)
+    resnext: ResNeXtParams = field(default_factory=ResNeXtParams)
 
 
 MODELS = tuple(f.name for f in dataclasses.fields(ModelsParams))
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """How stage train runs, whatever the model."""
+
+    mixed_precision: str = param("auto", OneOf(("auto", "float32", "mixed_float16", "mixed_bfloat16")))
+    jit_compile: str = param("auto", OneOf(("auto", "true", "false")))
 
 
 @dataclass(frozen=True)
@@ -195,6 +325,7 @@ class Params:
     data: DataParams = field(default_factory=DataParams)
     features: FeaturesParams = field(default_factory=FeaturesParams)
     model: str = param("head", OneOf(MODELS))
+    train: TrainParams = field(default_factory=TrainParams)
     models: ModelsParams = field(default_factory=ModelsParams)
 
     @property
@@ -240,7 +371,7 @@ def _build(cls: type, raw: Any, prefix: str, where: str) -> Any:
     obj = cls(**values)
     check = getattr(obj, "check", None)
     if check is not None:
-        check(where)
+        check(where, prefix)
     return obj
 
 

@@ -1,4 +1,4 @@
-"""Training control shared by every Keras model: optimizer, loss, callbacks, timing."""
+"""Training control shared by every Keras model: precision, compile, callbacks, timing."""
 
 from __future__ import annotations
 
@@ -10,32 +10,26 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .errors import PipelineError
+from .hardware import accelerators
 from .live import LiveLogger, open_live
+from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 
 
-def make_optimizer(name: str, learning_rate, weight_decay: float, momentum: float = 0.9) -> keras.optimizers.Optimizer:
-    """SGD (Nesterov momentum), Adam or AdamW; weight decay is decoupled in all three (Keras 3)."""
-    decay = weight_decay or None
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=True, weight_decay=decay)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate, weight_decay=decay)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}")
+class TrainingError(PipelineError):
+    """Training cannot go on (a diverged loss)."""
 
 
-def compile_classifier(model: keras.Model, optimizer, label_smoothing: float) -> None:
-    """Logits out, one-hot labels in (label smoothing and mixup need one-hot targets)."""
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-    )
+def apply_precision(mode: str) -> str:
+    """Set the global Keras dtype policy before models are built; ``auto`` = float16 on a GPU, else float32."""
+    policy = ("mixed_float16" if accelerators() else "float32") if mode == "auto" else mode
+    keras.config.set_dtype_policy(policy)
+    return policy
 
 
-def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.eye(num_classes, dtype=np.float32)[labels]
+def jit_setting(mode: str):
+    """params' auto/true/false to Keras' ``jit_compile`` ("auto" lets Keras choose: XLA on GPU, not on CPU)."""
+    return {"auto": "auto", "true": True, "false": False}[mode]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -72,44 +66,49 @@ class FitResult:
 
 
 def fit_classifier(
-    model: keras.Model,
-    train: tuple,
-    val: tuple,
-    *,
-    epochs: int,
-    batch_size: int,
-    patience: int,
-    live_dir: Path,
-    callbacks: tuple = (),
+    model: keras.Model, recipe, runtime, train, val, live_dir: Path, key: str, callbacks: tuple = ()
 ) -> FitResult:
-    """Fit with dvclive logging and keep the weights of the best validation epoch.
+    """Compile ``model`` from its recipe, fit it on ``train`` batches, keep its best validation epoch.
 
-    ``train`` and ``val`` are (x, one-hot y) arrays or (dataset, None) pairs.
-    ``patience`` 0 trains all epochs; either way the best epoch's weights are restored.
+    ``train``/``val`` are ``batches.Batches``. Per-epoch metrics go to dvclive in
+    ``live_dir``. ``recipe.patience`` 0 trains every epoch; either way the weights
+    of the epoch with the best validation accuracy are restored at the end. A loss
+    that turns NaN stops training with an error naming the recipe (``key``).
     """
+    from .sam import sharpness_aware
+
+    add_weight_decay(model, recipe)
+    trainer = sharpness_aware(model, recipe.sam_rho) if recipe.sam_rho else model
+    trainer.compile(
+        optimizer=make_optimizer(recipe, len(train)),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=jit_setting(runtime.jit_compile),
+    )
     timer = EpochTimer()
     best = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", mode="max", patience=patience or epochs, restore_best_weights=True
+        monitor="val_accuracy", mode="max", patience=recipe.patience or recipe.epochs, restore_best_weights=True
     )
     live = open_live(live_dir)
     start = time.perf_counter()
-    x, y = train
-    fit_kwargs = {"batch_size": batch_size, "shuffle": True} if y is not None else {}
-    history = model.fit(
-        x,
-        y,
-        validation_data=val if val[1] is not None else val[0],
-        epochs=epochs,
-        callbacks=[timer, best, LiveLogger(live), *callbacks],
+    history = trainer.fit(
+        train,
+        validation_data=val,
+        epochs=recipe.epochs,
+        callbacks=[keras.callbacks.TerminateOnNaN(), timer, best, *schedule_callbacks(recipe), LiveLogger(live), *callbacks],
         verbose=2,
-        **fit_kwargs,
     )
     seconds = time.perf_counter() - start
     live.end()
+    losses = history.history.get("loss", [])
+    if not np.all(np.isfinite(losses)):
+        raise TrainingError(
+            f"training diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
+            f"lower {key}.learning_rate or raise {key}.warmup_epochs"
+        )
     val_acc = history.history["val_accuracy"]
     best_epoch = int(np.argmax(val_acc))
-    n_train = len(x) if y is not None else x.num_images
-    # The first epoch includes tracing and compilation; steady throughput excludes it.
+    # The first epoch includes tracing and compilation; steady throughput leaves it out.
     steady = timer.train_seconds[1:] or timer.train_seconds
     return FitResult(
         epochs_run=len(val_acc),
@@ -117,5 +116,5 @@ def fit_classifier(
         best_val_accuracy=float(val_acc[best_epoch]),
         seconds=round(seconds, 3),
         epoch_seconds=[round(s, 3) for s in timer.train_seconds],
-        images_per_second=round(n_train / statistics.median(steady), 1),
+        images_per_second=round(train.num_images / statistics.median(steady), 1),
     )

@@ -1,0 +1,86 @@
+"""Batches of images (or embeddings) from a memory map, in an order fixed by (seed, epoch).
+
+The order of epoch ``e`` depends only on the seed and ``e``, so an interrupted
+run resumed at epoch ``e`` sees exactly the batches it would have seen.
+MixUp and CutMix need the labels, so they are applied here, per batch; every
+other augmentation runs inside the model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+
+def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, mixup: float, cutmix: float):
+    """MixUp (Zhang et al. 2018) or CutMix (Yun et al. 2019) of a batch with a shuffled copy of itself.
+
+    With both alphas set, each batch uses one of the two at random. Returns float32 images.
+    """
+    images = images.astype(np.float32)
+    use_cutmix = cutmix > 0 and (mixup <= 0 or rng.random() < 0.5)
+    alpha = cutmix if use_cutmix else mixup
+    lam = float(rng.beta(alpha, alpha))
+    partner = rng.permutation(len(images))
+    if use_cutmix:
+        h, w = images.shape[1:3]
+        cut_h, cut_w = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
+        cy, cx = rng.integers(h), rng.integers(w)
+        y0, y1 = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
+        x0, x1 = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
+        images[:, y0:y1, x0:x1] = images[partner, y0:y1, x0:x1]
+        lam = 1 - (y1 - y0) * (x1 - x0) / (h * w)  # the area actually kept
+    else:
+        images = lam * images + (1 - lam) * images[partner]
+    return images, lam * targets + (1 - lam) * targets[partner]
+
+
+class Batches(keras.utils.PyDataset):
+    """(inputs, one-hot targets) batches; shuffled per epoch when ``seed`` is given."""
+
+    def __init__(
+        self,
+        inputs: np.ndarray,
+        labels: np.ndarray,
+        num_classes: int,
+        batch_size: int,
+        seed: int | None = None,
+        mixup: float = 0.0,
+        cutmix: float = 0.0,
+        epoch: int = 0,
+    ):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.inputs = inputs
+        self.targets = np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
+        self.batch_size = batch_size
+        self.seed = seed
+        self.mixup = mixup
+        self.cutmix = cutmix
+        self.epoch = epoch
+        self.order = self._order()
+
+    @property
+    def num_images(self) -> int:
+        return len(self.targets)
+
+    def _order(self) -> np.ndarray:
+        if self.seed is None:
+            return np.arange(self.num_images)
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.num_images)
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_images / self.batch_size)
+
+    def __getitem__(self, index: int):
+        picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        inputs, targets = np.asarray(self.inputs[picked]), self.targets[picked]
+        if self.mixup > 0 or self.cutmix > 0:
+            rng = np.random.default_rng([self.seed or 0, self.epoch, index])
+            inputs, targets = mix_batch(inputs, targets, rng, self.mixup, self.cutmix)
+        return inputs, targets
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self.order = self._order()
