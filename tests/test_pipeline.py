@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fakes import REPO
 
@@ -36,10 +37,8 @@ def metrics(root: Path) -> dict:
     return json.loads((root / "metrics" / "eval.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """The project's files as a fresh clone would have them, with the pipeline run once."""
-    root = tmp_path_factory.mktemp("project")
+def clone(root: Path, data_changes: dict | None = None) -> Path:
+    """The project's files as a fresh clone has them (no outputs, no lock), committed to a new git repo."""
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -47,11 +46,21 @@ def project(tmp_path_factory):
         if (REPO / name).is_file() and not name.startswith(("metrics/", "dvc.lock")):
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
+    if data_changes:
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        params["data"].update(data_changes)
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(root, "git", "init", "-q")
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-qm", "fresh clone")
-    first = run(root, "dvc", "repro")
-    return root, first
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A fresh clone with the default pipeline run once."""
+    root = clone(tmp_path_factory.mktemp("project"))
+    return root, run(root, "dvc", "repro")
 
 
 def test_repro_runs_every_stage_and_writes_metrics(project):
@@ -106,3 +115,33 @@ def test_bad_param_fails_before_any_work_with_one_line(project):
     assert result.returncode != 0
     assert "error: params.yaml: data.dataset must be one of 'digits', 'cifar10', 'cifar100', 'folder'; got 'cifar'" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+# One short run of every model through the same train and evaluate stages, on a
+# tiny subset of the embedded default (12 training images per class).
+MODEL_RUNS = {
+    "linear_probe": ["-S", "models.linear_probe.C=[0.1]"],
+    "head": ["-S", "models.head.epochs=1"],
+    "finetune": ["-S", "models.finetune.epochs=1", "-S", "models.finetune.head.epochs=1", "-S", "models.finetune.fine_tune_at=165"],
+    "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.warmup_epochs=0"],
+    "mobilenet_v2": ["-S", "models.mobilenet_v2.epochs=1", "-S", "models.mobilenet_v2.warmup_epochs=0"],
+    "resnext": ["-S", "models.resnext.epochs=1", "-S", "models.resnext.warmup_epochs=0"],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_project(tmp_path_factory):
+    root = clone(tmp_path_factory.mktemp("tiny"), {"limit_per_class": 12, "test_limit_per_class": 3, "val_fraction": 0.25})
+    run(root, "dvc", "repro", "featurize")
+    return root
+
+
+@pytest.mark.parametrize("model", list(MODEL_RUNS))
+def test_every_model_trains_and_evaluates_through_dvc_exp_run(tiny_project, model):
+    result = run(tiny_project, "dvc", "exp", "run", "-S", f"model={model}", *MODEL_RUNS[model])
+    assert ran(result) == ["train", "evaluate"]
+    scores = metrics(tiny_project)
+    assert scores["train"]["model"] == model and scores["images"] == 30
+    assert 0.0 <= scores["top1"] <= 1.0 and scores["train"]["epochs_run"] >= 1
+    train = json.loads((tiny_project / "data" / "train" / "train.json").read_text())
+    assert train["recipe"] == yaml.safe_load((tiny_project / "params.yaml").read_text())["models"][model]

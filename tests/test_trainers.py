@@ -86,3 +86,40 @@ def test_same_seed_same_model(cache):
     lb, b = predict(cache / "b", cache / "split", cache / "features")
     np.testing.assert_array_equal(a, b)
     assert first["best_val_accuracy"] == second["best_val_accuracy"]
+
+
+def test_linear_probe_keras_model_reproduces_scikit_learn_logits():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from imgclf.trainers import logistic_regression_as_keras
+
+    rng = np.random.default_rng(0)
+    x, y = blobs(rng, 30, classes=4, dim=6)
+    x = x.astype(np.float64) * 3 + 5
+    scaler = StandardScaler().fit(x)
+    clf = LogisticRegression(C=0.5, max_iter=500).fit(scaler.transform(x), y)
+    model = logistic_regression_as_keras(scaler.mean_, scaler.scale_, clf.coef_, clf.intercept_)
+    np.testing.assert_allclose(
+        model.predict(x.astype(np.float32), verbose=0), clf.decision_function(scaler.transform(x)), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_linear_probe_picks_c_on_validation(cache):
+    from imgclf.params import LinearProbeParams
+    from imgclf.trainers import train_linear_probe
+
+    params = dataclasses.replace(Params(), models=ModelsParams(linear_probe=LinearProbeParams(C=[1e-4, 1.0])))
+    out = cache / "probe"
+    result = train_linear_probe(params, cache / "split", cache / "features", out)
+    assert result["best_C"] == 1.0 and result["best_val_accuracy"] > 0.9
+    assert history_table(out / "live")["epoch"].tolist() == [1, 2]
+
+
+def test_diverging_training_stops_with_an_error_naming_the_recipe(cache):
+    from imgclf.training import TrainingError
+
+    huge = head_params(optimizer="sgd", learning_rate=1e12, momentum=0.9)
+    with pytest.raises(TrainingError, match=r"diverged: .* lower models\.head\.learning_rate"):
+        run(cache, "nan", huge)
+    assert not (cache / "nan" / "model.keras").exists()

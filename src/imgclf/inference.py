@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import layers  # noqa: F401  registers the custom layers before a model is loaded
+from . import layers, optim  # noqa: F401  registers custom layers and schedules before loading
 from .arrays import read_embeddings, read_split
 from .io import read_json
 
@@ -15,7 +15,7 @@ from .io import read_json
 def predict(train_dir: Path, split_dir: Path, features_dir: Path, split: str = "test", batch_size: int = 256):
     """(labels, logits) of a split, whichever input (embeddings or images) the model takes."""
     summary = read_json(Path(train_dir) / "train.json")
-    model = keras.models.load_model(Path(train_dir) / "model.keras")
+    model = keras.models.load_model(Path(train_dir) / "model.keras", compile=False)  # inference only
     if summary["input"] == "embeddings":
         x, labels = read_embeddings(features_dir, split_dir, split)
     else:
