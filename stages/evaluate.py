@@ -7,7 +7,7 @@ from imgclf.cli import paths, run_stage
 from imgclf.evaluation import classification_metrics, confusion_pairs, per_class_table, softmax
 from imgclf.io import read_json, write_json, write_table
 from imgclf.params import load_params
-from imgclf.reports import history_table, run_record
+from imgclf.reports import history_table, run_record, train_record
 
 
 def main() -> None:
@@ -20,8 +20,9 @@ def main() -> None:
     probs = softmax(logits)
     classes = read_classes(args.split)
     summary = read_json(Path(args.train) / "train.json")
+    dataset = read_json(Path(args.split) / "dataset.json")
     metrics = classification_metrics(labels, probs)
-    write_json(out / "eval.json", {**metrics, "train": run_record(summary)})
+    write_json(out / "eval.json", {**metrics, "train": train_record(summary), "run": run_record(summary, dataset)})
     write_table(out / "per_class.csv", per_class_table(labels, probs.argmax(1), classes))
     write_table(out / "confusion.csv", confusion_pairs(labels, probs.argmax(1), classes))
     write_table(out / "history.csv", history_table(Path(args.train) / "live"))

@@ -3,7 +3,7 @@
 from imgclf.cli import paths, run_stage
 from imgclf.io import atomic_dir, write_json
 from imgclf.params import load_params
-from imgclf.split import split_dataset
+from imgclf.split import describe_dataset, split_dataset
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
             test_limit=data.test_limit_per_class,
             seed=params.seed,
         )
-        write_json(tmp / "counts.json", counts)
+        write_json(tmp / "dataset.json", describe_dataset(args.raw, tmp, counts))
     print(f"split: {counts} -> {args.out}")
 
 

@@ -40,16 +40,29 @@ SCRIPT = textwrap.dedent(
     native, split = (GroupedConv2D(16, 3, groups=4, strides=2, implementation=i) for i in ("native", "split"))
     native.build(x.shape); split.build(x.shape); split.set_weights(native.get_weights())
     gap = float(np.max(np.abs(np.asarray(native(x)) - np.asarray(split(x)))))
-    print(json.dumps({"shape": list(logits.shape), "changed": changed, "epochs": result.epochs_run, "grouped_gap": gap}))
+    from imgclf.distribution import placement
+    parallel = placement("data_parallel")  # keras.distribution.DataParallel over the 2 host devices
+    dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    dense.compile(optimizer="sgd", loss="mse")
+    dense.fit(np.ones((8, 4), "float32"), np.ones((8, 2), "float32"), batch_size=8, verbose=0)
+    print(json.dumps({"shape": list(logits.shape), "changed": changed, "epochs": result.epochs_run, "grouped_gap": gap,
+                      "replicas": parallel.replicas}))
     """
 )
 
 
-def test_forward_pass_and_a_sam_training_step_under_jax():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "IMGCLF_NO_PROGRESS": "1", "JAX_PLATFORMS": "cpu"}
+def test_forward_pass_sam_step_and_data_parallel_under_jax():
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "IMGCLF_NO_PROGRESS": "1",
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
     done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["shape"] == [16, 4]
     assert result["changed"] and result["epochs"] == 1
     assert result["grouped_gap"] < 1e-4
+    assert result["replicas"] == 2

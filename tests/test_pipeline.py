@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -141,7 +143,82 @@ def test_every_model_trains_and_evaluates_through_dvc_exp_run(tiny_project, mode
     result = run(tiny_project, "dvc", "exp", "run", "-S", f"model={model}", *MODEL_RUNS[model])
     assert ran(result) == ["train", "evaluate"]
     scores = metrics(tiny_project)
-    assert scores["train"]["model"] == model and scores["images"] == 30
+    assert scores["run"]["model"] == model and scores["images"] == scores["run"]["test_images"] == 30
+    assert scores["run"]["backend"] == "tensorflow" and scores["run"]["device"].startswith("CPU")
     assert 0.0 <= scores["top1"] <= 1.0 and scores["train"]["epochs_run"] >= 1
     train = json.loads((tiny_project / "data" / "train" / "train.json").read_text())
     assert train["recipe"] == yaml.safe_load((tiny_project / "params.yaml").read_text())["models"][model]
+
+
+def start(root: Path, *cmd: str) -> subprocess.Popen:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "IMGCLF_NO_PROGRESS": "1"}
+    return subprocess.Popen(
+        cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def interrupt_after_epoch(root: Path, cmd: list[str], epoch: int, sig: int) -> tuple[int, str, str]:
+    """Run ``cmd``; send ``sig`` to all of it (dvc and the stage) once epoch ``epoch`` is checkpointed."""
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)
+    process = start(root, *cmd)
+    deadline, states = time.monotonic() + 300, []
+    while time.monotonic() < deadline and process.poll() is None:
+        states = list((root / "checkpoints").glob("*/main/state.json"))
+        if states and json.loads(states[0].read_text())["epoch"] >= epoch:
+            os.killpg(process.pid, sig)
+            break
+        time.sleep(0.02)
+    out, err = process.communicate(timeout=120)
+    assert states, f"training ended before it could be interrupted:\n{out}\n{err}"
+    return process.returncode, out, err
+
+
+def test_killed_training_resumes_to_identical_metrics(tiny_project):
+    # A configuration never run before, so DVC has no cached result to restore instead.
+    new = ["-S", "model=resnext", "-S", "models.resnext.epochs=8", "-S", "models.resnext.warmup_epochs=0.5"]
+    code, _, _ = interrupt_after_epoch(tiny_project, ["dvc", "exp", "run", *new], 3, signal.SIGKILL)
+    assert code != 0
+    resumed = run(tiny_project, "dvc", "repro")
+    assert "resuming models.resnext after epoch" in resumed.stdout + resumed.stderr
+    assert ran(resumed) == ["train", "evaluate"]
+    after_resume = metrics(tiny_project)
+    history = (tiny_project / "metrics" / "history.csv").read_text()
+    assert not list((tiny_project / "checkpoints").glob("*/main"))  # removed once training succeeded
+    straight = run(tiny_project, "dvc", "repro", "--force", "--downstream", "train")  # from scratch, no checkpoint
+    assert "resuming" not in straight.stdout + straight.stderr
+    uninterrupted = metrics(tiny_project)
+    for key in ("top1", "top5", "macro_f1", "log_loss"):
+        assert after_resume[key] == uninterrupted[key], key
+    assert after_resume["train"]["epochs_run"] == uninterrupted["train"]["epochs_run"] == 8
+    assert (tiny_project / "metrics" / "history.csv").read_text() == history
+
+
+def test_ctrl_c_ends_with_one_line_not_a_traceback(tiny_project):
+    cmd = ["dvc", "repro", "--force", "--single-item", "train"]
+    code, out, err = interrupt_after_epoch(tiny_project, cmd, 1, signal.SIGINT)
+    assert code != 0
+    assert "interrupted: nothing was written to the stage's outputs" in err
+    assert "Traceback" not in out + err
+
+
+def test_queued_experiments_run_and_compare(tiny_project, tmp_path):
+    for name, lr in (("lr-high", "0.01"), ("lr-low", "0.001")):
+        run(tiny_project, "dvc", "exp", "run", "--queue", "-n", name, "-S", "model=head",
+            "-S", "models.head.epochs=2", "-S", f"models.head.learning_rate={lr}")
+    run(tiny_project, "dvc", "queue", "start", "--jobs", "2")
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = run(tiny_project, "dvc", "queue", "status").stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(2)
+    assert len(re.findall(r"\bSuccess\b", status)) == 2, status
+    shown = json.loads(run(tiny_project, "dvc", "exp", "show", "--json").stdout)
+    names = {exp["name"] for record in shown for group in record.get("experiments") or [] for exp in group["revs"]}
+    assert {"lr-high", "lr-low"} <= names
+    board = run(tiny_project, sys.executable, "-m", "imgclf.leaderboard", "--out", str(tmp_path))
+    table = (tmp_path / "leaderboard.csv").read_text()
+    assert "lr-high" in table and "lr-low" in table and "rank | name" in board.stdout
+    run(tiny_project, "dvc", "plots", "diff", "lr-high", "lr-low", "-o", str(tmp_path / "plots"))
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert "lr-high" in html and "lr-low" in html and "val_accuracy" in html

@@ -58,3 +58,18 @@ def test_split_limits_apply_per_class(raw, tmp_path):
     assert counts == {"train": 32, "val": 8, "test": 8, "classes": 4}
     _, test_labels = read_split(tmp_path / "split", "test")
     assert np.bincount(test_labels).tolist() == [2, 2, 2, 2]
+
+
+def test_dataset_description_fingerprints_the_test_set(raw, tmp_path):
+    from imgclf.io import write_json
+    from imgclf.split import describe_dataset
+
+    write_json(raw / "report.json", {"dataset": "folder", "path": "/data/pets"})
+    counts = split_dataset(raw, tmp_path / "a", val_fraction=0.25, limit=None, test_limit=None, seed=0)
+    a = describe_dataset(raw, tmp_path / "a", counts)
+    assert a["dataset"] == "folder" and a["source"] == "/data/pets" and a["test"] == 20
+    # a different train/val split leaves the test set, and so its fingerprint, alone
+    counts = split_dataset(raw, tmp_path / "b", val_fraction=0.5, limit=None, test_limit=None, seed=1)
+    assert describe_dataset(raw, tmp_path / "b", counts)["test_set"] == a["test_set"]
+    counts = split_dataset(raw, tmp_path / "c", val_fraction=0.25, limit=None, test_limit=2, seed=0)
+    assert describe_dataset(raw, tmp_path / "c", counts)["test_set"] != a["test_set"]

@@ -1,7 +1,8 @@
 """Batches of images (or embeddings) from a memory map, in an order fixed by (seed, epoch).
 
-The order of epoch ``e`` depends only on the seed and ``e``, so an interrupted
-run resumed at epoch ``e`` sees exactly the batches it would have seen.
+The order of epoch ``e`` depends only on the seed and ``e`` (Keras must not
+shuffle them again: ``fit(shuffle=False)``), so an interrupted run resumed at
+epoch ``e`` sees exactly the batches it would have seen.
 MixUp and CutMix need the labels, so they are applied here, per batch; every
 other augmentation runs inside the model.
 """
@@ -81,6 +82,12 @@ class Batches(keras.utils.PyDataset):
             inputs, targets = mix_batch(inputs, targets, rng, self.mixup, self.cutmix)
         return inputs, targets
 
-    def on_epoch_end(self):
-        self.epoch += 1
-        self.order = self._order()
+    def set_epoch(self, epoch: int) -> None:
+        """Serve the batches of ``epoch``; ``training.fit_classifier`` calls this as each epoch begins.
+
+        Keras' own ``on_epoch_end`` calls are not counted on: Keras also makes one
+        while probing the first batches for their shapes.
+        """
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.order = self._order()

@@ -121,3 +121,28 @@ def file_digest(path: str | Path, algorithm: str = "sha256", chunk: int = 1 << 2
 def copy_file(src: str | Path, dst: str | Path) -> None:
     with atomic_file(dst) as tmp:
         shutil.copyfile(src, tmp)
+
+
+def copy_tree(src: str | Path, dst: str | Path) -> None:
+    """Replace folder ``dst`` with a copy of ``src`` (or just remove it when ``src`` does not exist)."""
+    dst = Path(dst)
+    if dst.exists():
+        shutil.rmtree(dst)
+    if Path(src).exists():
+        shutil.copytree(src, dst)
+
+
+def remove_tree(path: str | Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def save_arrays(path: str | Path, arrays) -> None:
+    """A list of arrays as one .npz file, atomically."""
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, *arrays)
+
+
+def load_arrays(path: str | Path) -> list[np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return [data[f"arr_{i}"] for i in range(len(data.files))]

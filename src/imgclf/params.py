@@ -317,6 +317,7 @@ class TrainParams:
 
     mixed_precision: str = param("auto", OneOf(("auto", "float32", "mixed_float16", "mixed_bfloat16")))
     jit_compile: str = param("auto", OneOf(("auto", "true", "false")))
+    distribution: str = param("auto", OneOf(("auto", "none", "data_parallel")))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ import pandas as pd
 
 from .errors import DataError
 
-# train.json entries worth a column next to the test metrics.
-RUN_FIELDS = ("model", "params", "epochs_run", "best_epoch", "best_val_accuracy", "seconds", "images_per_second")
+# train.json numbers worth a column next to the test metrics.
+TRAIN_FIELDS = (
+    "params", "epochs_run", "best_epoch", "best_val_accuracy", "seconds", "images_per_second", "replicas", "global_batch"
+)
 
 
 def history_table(live_dir: Path) -> pd.DataFrame:
@@ -29,5 +31,20 @@ def history_table(live_dir: Path) -> pd.DataFrame:
     return table.sort_values("epoch").reset_index(drop=True)
 
 
-def run_record(summary: dict) -> dict:
-    return {key: summary[key] for key in RUN_FIELDS if key in summary}
+def train_record(summary: dict) -> dict:
+    return {key: summary[key] for key in TRAIN_FIELDS if key in summary}
+
+
+def run_record(summary: dict, dataset: dict) -> dict:
+    """The conditions a result was measured under; without them numbers do not compare across machines."""
+    run = summary.get("run", {})
+    return {
+        "model": summary["model"],
+        "backend": run.get("backend"),
+        "device": run.get("device"),
+        "precision": summary.get("precision"),
+        "dataset": dataset["dataset"],
+        "train_images": dataset["train"],
+        "test_images": dataset["test"],
+        "test_set": dataset["test_set"],
+    }

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .arrays import read_classes, read_split, write_classes, write_subset
+from .arrays import images_path, labels_path, read_classes, read_split, write_classes, write_subset
 from .errors import DataError
+from .io import file_digest, read_json
 
 
 def limit_per_class(labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
@@ -59,3 +61,15 @@ def split_dataset(
     classes = read_classes(raw)
     write_classes(out, classes)
     return {"train": int(len(kept)), "val": int(len(held)), "test": int(len(test_index)), "classes": len(classes)}
+
+
+def describe_dataset(raw: Path, out: Path, counts: dict) -> dict:
+    """What the split holds, with a fingerprint of the test set: runs are comparable only on the same one."""
+    report = read_json(Path(raw) / "report.json")
+    test = file_digest(images_path(out, "test")) + file_digest(labels_path(out, "test"))
+    return {
+        "dataset": report["dataset"],
+        "source": report.get("url") or report.get("path") or report.get("source"),
+        **counts,
+        "test_set": hashlib.sha256(test.encode()).hexdigest()[:16],
+    }

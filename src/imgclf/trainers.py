@@ -11,6 +11,7 @@ import numpy as np
 
 from .arrays import read_classes, read_embeddings, read_split
 from .batches import Batches
+from .distribution import placement, scaled
 from .errors import ParamsError
 from .heads import build_head, embedding_stats
 from .io import atomic_file, read_json
@@ -54,7 +55,7 @@ def logistic_regression_as_keras(mean, scale, coef, intercept) -> keras.Model:
     return keras.Model(inputs, outputs, name="linear_probe")
 
 
-def train_linear_probe(params: Params, split_dir: Path, features_dir: Path, out: Path) -> dict:
+def train_linear_probe(params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> dict:
     """Multinomial logistic regression on standardized embeddings; C chosen on validation accuracy, then loss."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
@@ -97,13 +98,15 @@ def train_linear_probe(params: Params, split_dir: Path, features_dir: Path, out:
         seconds=round(seconds, 3),
         images_per_second=round(len(x_train) * len(fits) / seconds, 1),
     )
-    return summary(model, "linear_probe", "embeddings", result, len(x_train), len(x_val), best_C=recipe.C[best])
+    return summary(
+        model, "linear_probe", "embeddings", result, len(x_train), len(x_val), precision="float64", best_C=recipe.C[best]
+    )
 
 
 # ------------------------------------------------------------------------ head
 
 
-def fit_head(recipe, key: str, params: Params, split_dir: Path, features_dir: Path, live_dir: Path):
+def fit_head(recipe, key: str, params: Params, split_dir: Path, features_dir: Path, live_dir: Path, checkpoint=None):
     """A dense head fitted on the cached embeddings: (model, FitResult, train size, val size)."""
     classes = len(read_classes(split_dir))
     x_train, y_train = read_embeddings(features_dir, split_dir, "train")
@@ -112,16 +115,21 @@ def fit_head(recipe, key: str, params: Params, split_dir: Path, features_dir: Pa
     model = build_head(x_train.shape[1], classes, recipe.hidden_units, recipe.dropout, mean, variance, params.seed)
     train = Batches(x_train, y_train, classes, recipe.batch_size, seed=params.seed)
     val = Batches(x_val, y_val, classes, recipe.batch_size)
-    result = fit_classifier(model, recipe, params.train, train, val, live_dir, key)
+    result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint)
     return model, result, len(x_train), len(x_val)
 
 
-def train_head(params: Params, split_dir: Path, features_dir: Path, out: Path) -> dict:
+def train_head(params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> dict:
     keras.utils.set_random_seed(params.seed)
     policy = apply_precision(params.train.mixed_precision)
-    model, result, n_train, n_val = fit_head(params.models.head, "models.head", params, split_dir, features_dir, out / "live")
+    place = placement(params.train.distribution)
+    recipe = scaled(params.models.head, place.replicas)
+    with place.scope():
+        model, result, n_train, n_val = fit_head(
+            recipe, "models.head", params, split_dir, features_dir, out / "live", _phase(checkpoints, "head")
+        )
     save_model(model, out / "model.keras")
-    return summary(model, "head", "embeddings", result, n_train, n_val, precision=policy)
+    return summary(model, "head", "embeddings", result, n_train, n_val, precision=policy, **_placed(place, recipe))
 
 
 # -------------------------------------------------------------------- finetune
@@ -169,23 +177,30 @@ def finetune_model(manifest: dict, backbone: keras.Model, head: keras.Model, inp
     return keras.Model(inputs, head(x), name=f"{manifest['backbone']}_finetune")
 
 
-def train_finetune(params: Params, split_dir: Path, features_dir: Path, out: Path) -> dict:
-    recipe = params.models.finetune
+def train_finetune(params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> dict:
     keras.utils.set_random_seed(params.seed)
     policy = apply_precision(params.train.mixed_precision)
+    place = placement(params.train.distribution)
+    recipe = scaled(params.models.finetune, place.replicas)
     manifest = read_json(Path(features_dir) / "manifest.json")
-    backbone = finetune_backbone(manifest, recipe.fine_tune_at)  # first: same seed state as featurize
-    # Phase 1: the head on the cached embeddings (seconds), instead of through the frozen backbone.
-    head, head_result, _, _ = fit_head(recipe.head, "models.finetune.head", params, split_dir, features_dir, out / "live_head")
     images, labels = read_split(split_dir, "train")
     val_images, val_labels = read_split(split_dir, "val")
     classes = len(read_classes(split_dir))
-    model = finetune_model(manifest, backbone, head, images.shape[1], recipe.augment, params.seed)
-    # Phase 2: end to end from fine_tune_at, at a low learning rate.
-    augment = recipe.augment
-    train = Batches(images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha)
-    val = Batches(val_images, val_labels, classes, recipe.batch_size)
-    result = fit_classifier(model, recipe, params.train, train, val, out / "live", "models.finetune")
+    with place.scope():
+        backbone = finetune_backbone(manifest, recipe.fine_tune_at)  # first: same seed state as featurize
+        # Phase 1: the head on the cached embeddings (seconds), instead of through the frozen backbone.
+        head, head_result, _, _ = fit_head(
+            scaled(recipe.head, place.replicas), "models.finetune.head", params, split_dir, features_dir,
+            out / "live_head", _phase(checkpoints, "head"),
+        )
+        model = finetune_model(manifest, backbone, head, images.shape[1], recipe.augment, params.seed)
+        # Phase 2: end to end from fine_tune_at, at a low learning rate.
+        augment = recipe.augment
+        train = Batches(images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha)
+        val = Batches(val_images, val_labels, classes, recipe.batch_size)
+        result = fit_classifier(
+            model, recipe, params.train, train, val, out / "live", "models.finetune", _phase(checkpoints, "main")
+        )
     save_model(model, out / "model.keras")
     return summary(
         model,
@@ -195,6 +210,7 @@ def train_finetune(params: Params, split_dir: Path, features_dir: Path, out: Pat
         len(labels),
         len(val_labels),
         precision=policy,
+        **_placed(place, recipe),
         backbone=manifest["backbone"],
         head_phase=vars(head_result),
     )
@@ -224,24 +240,28 @@ def build_features(name: str, recipe, image_size: int) -> keras.Model:
     )
 
 
-def train_from_scratch(params: Params, split_dir: Path, features_dir: Path, out: Path) -> dict:
+def train_from_scratch(params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> dict:
     from .architectures.classifier import image_classifier
 
-    recipe = params.recipe
     keras.utils.set_random_seed(params.seed)
     policy = apply_precision(params.train.mixed_precision)
+    place = placement(params.train.distribution)
+    recipe = scaled(params.recipe, place.replicas)
     images, labels = read_split(split_dir, "train")
     val_images, val_labels = read_split(split_dir, "val")
     classes = len(read_classes(split_dir))
     size = images.shape[1]
-    features = build_features(params.model, recipe, size)
-    model = image_classifier(features, size, classes, recipe.augment, getattr(recipe, "dropout", 0.0), params.seed)
     augment = recipe.augment
-    train = Batches(images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha)
-    val = Batches(val_images, val_labels, classes, recipe.batch_size)
-    result = fit_classifier(model, recipe, params.train, train, val, out / "live", f"models.{params.model}")
+    with place.scope():
+        features = build_features(params.model, recipe, size)
+        model = image_classifier(features, size, classes, augment, getattr(recipe, "dropout", 0.0), params.seed)
+        train = Batches(images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha)
+        val = Batches(val_images, val_labels, classes, recipe.batch_size)
+        key = f"models.{params.model}"
+        result = fit_classifier(model, recipe, params.train, train, val, out / "live", key, _phase(checkpoints, "main"))
     save_model(model, out / "model.keras")
-    return summary(model, params.model, "images", result, len(labels), len(val_labels), precision=policy)
+    placed = _placed(place, recipe)
+    return summary(model, params.model, "images", result, len(labels), len(val_labels), precision=policy, **placed)
 
 
 TRAINERS = {
@@ -254,5 +274,14 @@ TRAINERS = {
 }
 
 
-def train(params: Params, split_dir: Path, features_dir: Path, out: Path) -> dict:
-    return TRAINERS[params.model](params, split_dir, features_dir, out)
+def train(params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None = None) -> dict:
+    """Train ``params.model``; with ``checkpoints``, resume from and save epoch checkpoints there."""
+    return TRAINERS[params.model](params, split_dir, features_dir, out, checkpoints)
+
+
+def _placed(place, recipe) -> dict:
+    return {"replicas": place.replicas, "distribution": place.engine, "global_batch": recipe.batch_size}
+
+
+def _phase(checkpoints: Path | None, name: str) -> Path | None:
+    return None if checkpoints is None else Path(checkpoints) / name

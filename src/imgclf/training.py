@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import PipelineError
 from .hardware import accelerators
+from .io import copy_tree
 from .live import LiveLogger, open_live
 from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 
@@ -30,6 +31,17 @@ def apply_precision(mode: str) -> str:
 def jit_setting(mode: str):
     """params' auto/true/false to Keras' ``jit_compile`` ("auto" lets Keras choose: XLA on GPU, not on CPU)."""
     return {"auto": "auto", "true": True, "false": False}[mode]
+
+
+class EpochOrder(keras.callbacks.Callback):
+    """Tells the training batches which epoch is starting, so their order is a function of it."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.set_epoch(epoch)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -54,6 +66,12 @@ class EpochTimer(keras.callbacks.Callback):
         if not self._stopped:
             self.train_seconds.append(time.perf_counter() - self._start)
 
+    def resumable_state(self) -> dict:
+        return {"train_seconds": self.train_seconds}
+
+    def restore_state(self, state: dict) -> None:
+        self.train_seconds = list(state["train_seconds"])
+
 
 @dataclass
 class FitResult:
@@ -66,7 +84,15 @@ class FitResult:
 
 
 def fit_classifier(
-    model: keras.Model, recipe, runtime, train, val, live_dir: Path, key: str, callbacks: tuple = ()
+    model: keras.Model,
+    recipe,
+    runtime,
+    train,
+    val,
+    live_dir: Path,
+    key: str,
+    checkpoint_dir: Path | None = None,
+    callbacks: tuple = (),
 ) -> FitResult:
     """Compile ``model`` from its recipe, fit it on ``train`` batches, keep its best validation epoch.
 
@@ -74,7 +100,10 @@ def fit_classifier(
     ``live_dir``. ``recipe.patience`` 0 trains every epoch; either way the weights
     of the epoch with the best validation accuracy are restored at the end. A loss
     that turns NaN stops training with an error naming the recipe (``key``).
+    With ``checkpoint_dir``, every epoch is checkpointed there and a later call
+    with the same folder continues after the last saved epoch (see ``resume``).
     """
+    from .resume import Checkpoint, EpochCheckpointer
     from .sam import sharpness_aware
 
     add_weight_decay(model, recipe)
@@ -89,28 +118,55 @@ def fit_classifier(
     best = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", mode="max", patience=recipe.patience or recipe.epochs, restore_best_weights=True
     )
-    live = open_live(live_dir)
+    steering = schedule_callbacks(recipe)
+    checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
+    state = checkpoint.state if checkpoint else None
+    if state and state.get("finished"):
+        checkpoint.restore(trainer)  # the saved variables are the best epoch's
+        copy_tree(checkpoint.live, live_dir)
+        return FitResult(**state["result"])
+    initial_epoch, history, seconds = 0, {}, 0.0
+    if state:
+        checkpoint.restore(trainer)
+        copy_tree(checkpoint.live, live_dir)  # as at the checkpoint: it may have logged one epoch more
+        initial_epoch, history, seconds = state["epoch"], state["history"], state["seconds"]
+        if state["callbacks"]["best"]["stopped_epoch"]:
+            initial_epoch = recipe.epochs  # early stopping had already ended the run
+        print(f"resuming {key} after epoch {state['epoch']} from {checkpoint.folder}", flush=True)
+    live = open_live(live_dir, resume=bool(state))
+    live.step = state["epoch"] if state else 0  # dvclive's own resume miscounts after a single step
+    named = {"timer": timer, "best": best, **{f"schedule_{i}": cb for i, cb in enumerate(steering)}}
+    chain = [EpochOrder(train), keras.callbacks.TerminateOnNaN(), timer, best, *steering, LiveLogger(live), *callbacks]
+    checkpointer = None
+    if checkpoint is not None:
+        checkpointer = EpochCheckpointer(checkpoint, named, best, live_dir, history, seconds)
+        chain.append(checkpointer)
     start = time.perf_counter()
-    history = trainer.fit(
+    fitted = trainer.fit(
         train,
         validation_data=val,
         epochs=recipe.epochs,
-        callbacks=[keras.callbacks.TerminateOnNaN(), timer, best, *schedule_callbacks(recipe), LiveLogger(live), *callbacks],
+        initial_epoch=initial_epoch,
+        shuffle=False,  # the batches shuffle themselves, by (seed, epoch)
+        callbacks=chain,
         verbose=2,
     )
-    seconds = time.perf_counter() - start
     live.end()
-    losses = history.history.get("loss", [])
+    if checkpointer is not None:
+        seconds, history = checkpointer.elapsed(), checkpointer.history
+    else:
+        seconds, history = time.perf_counter() - start, fitted.history
+    losses = history.get("loss", [])
     if not np.all(np.isfinite(losses)):
         raise TrainingError(
             f"training diverged: the loss became {losses[-1]} in epoch {len(losses)}; "
             f"lower {key}.learning_rate or raise {key}.warmup_epochs"
         )
-    val_acc = history.history["val_accuracy"]
+    val_acc = history["val_accuracy"]
     best_epoch = int(np.argmax(val_acc))
     # The first epoch includes tracing and compilation; steady throughput leaves it out.
     steady = timer.train_seconds[1:] or timer.train_seconds
-    return FitResult(
+    result = FitResult(
         epochs_run=len(val_acc),
         best_epoch=best_epoch + 1,
         best_val_accuracy=float(val_acc[best_epoch]),
@@ -118,3 +174,8 @@ def fit_classifier(
         epoch_seconds=[round(s, 3) for s in timer.train_seconds],
         images_per_second=round(train.num_images / statistics.median(steady), 1),
     )
+    if checkpoint is not None:
+        final = {**checkpoint.state, "finished": True, "result": vars(result)}
+        checkpoint.save(trainer, best, live_dir, final)
+    return result
+
