@@ -32,8 +32,8 @@ def build_head(
         )(x)
     if dropout:
         x = keras.layers.Dropout(dropout, seed=seed + 2 * len(hidden_units), name="dropout_out")(x)
-    outputs = keras.layers.Dense(
-        num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), name="logits"
+    outputs = keras.layers.Dense(  # float32 logits keep the softmax stable under mixed precision
+        num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), dtype="float32", name="logits"
     )(x)
     return keras.Model(inputs, outputs, name="head")
 

@@ -20,8 +20,11 @@ from .training import FitResult, apply_precision, fit_classifier
 
 
 def save_model(model: keras.Model, path: Path) -> None:
+    """The architecture and weights, for inference: an uncompiled view of ``model`` saves no optimizer
+    state (half the file for Adam), which the epoch checkpoints keep instead."""
+    inference = keras.Model(model.inputs, model.outputs, name=model.name)
     with atomic_file(path) as tmp:
-        model.save(tmp)
+        inference.save(tmp)
 
 
 def trainable_count(model: keras.Model) -> int:
