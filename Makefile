@@ -21,8 +21,12 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	dvc repro
 
+# Two workers, one test file each at a time: the end-to-end files run side by side.
 test: install
-	python -m pytest
+	python -m pytest -n 2 --dist loadfile
+
+bench: install
+	python -m benchmarks.run --out bench-results/bench.json
 
 clean:
 	rm -rf data .dvc/tmp .pytest_cache

@@ -1,0 +1,79 @@
+"""Helpers for tests that run the real pipeline as a user does: a fresh copy of the project, git, dvc."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from fakes import REPO
+
+STAGES = ("fetch", "split", "featurize", "train", "evaluate")
+BIN = Path(sys.executable).parent
+
+
+def run(root: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "IMGCLF_NO_PROGRESS": "1"}
+    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
+    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def ran(result: subprocess.CompletedProcess) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
+
+
+def metrics(root: Path) -> dict:
+    return json.loads((root / "metrics" / "eval.json").read_text())
+
+
+def clone(root: Path, data_changes: dict | None = None) -> Path:
+    """The project's files as a fresh clone has them (no outputs, no lock), committed to a new git repo."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in listed:
+        if (REPO / name).is_file() and not name.startswith(("metrics/", "dvc.lock")):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    if data_changes:
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        params["data"].update(data_changes)
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(root, "git", "init", "-q")
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-qm", "fresh clone")
+    return root
+
+
+def start(root: Path, *cmd: str) -> subprocess.Popen:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "IMGCLF_NO_PROGRESS": "1"}
+    return subprocess.Popen(
+        cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def interrupt_after_epoch(root: Path, cmd: list[str], epoch: int, sig: int) -> tuple[int, str, str]:
+    """Run ``cmd``; send ``sig`` to all of it (dvc and the stage) once epoch ``epoch`` is checkpointed."""
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)
+    process = start(root, *cmd)
+    deadline, states = time.monotonic() + 300, []
+    while time.monotonic() < deadline and process.poll() is None:
+        states = list((root / "checkpoints").glob("*/main/state.json"))
+        if states and json.loads(states[0].read_text())["epoch"] >= epoch:
+            os.killpg(process.pid, sig)
+            break
+        time.sleep(0.02)
+    out, err = process.communicate(timeout=120)
+    assert states, f"training ended before it could be interrupted:\n{out}\n{err}"
+    return process.returncode, out, err
