@@ -110,3 +110,14 @@ def test_imagenet_weights_download_from_a_mirror_and_match_the_local_file(http_s
     local = featurize(split_dir, tmp_path / "b", features(backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128), 0)
     assert downloaded["weights_sha256"] == local["weights_sha256"] == MOBILENET_025_SHA256
     np.testing.assert_array_equal(load_array(tmp_path / "a" / "val.npy"), load_array(tmp_path / "b" / "val.npy"))
+
+
+def test_bfloat16_featurize_stays_close_to_float32(split_dir, tmp_path):
+    full = featurize(split_dir, tmp_path / "f32", features(backbone="resnet50", precision="float32"), seed=0)
+    half = featurize(split_dir, tmp_path / "bf16", features(backbone="resnet50", precision="bfloat16"), seed=0)
+    assert (full["precision"], half["precision"]) == ("float32", "bfloat16")
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    a = load_array(tmp_path / "f32" / "val.npy").astype("float32")
+    b = load_array(tmp_path / "bf16" / "val.npy").astype("float32")
+    assert not np.array_equal(a, b)
+    assert np.linalg.norm(a - b) / np.linalg.norm(a) < 0.05

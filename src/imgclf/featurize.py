@@ -63,12 +63,22 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -
     """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return the manifest."""
     import keras
 
+    from .hardware import native_bfloat16
+
     weights_arg, weights_file = resolve_weights(
         features.backbone, features.weights, features.alpha, features.image_size
     )
-    keras.utils.set_random_seed(seed)  # the random init of weights: none is part of the cache
+    precision = features.precision
+    if precision == "auto":  # measured: a gain only where the CPU has bfloat16 units (benchmarks/)
+        precision = "bfloat16" if native_bfloat16() else "float32"
     images = {split: read_split(split_dir, split)[0] for split in SPLITS}
-    model = build_featurizer(features, images["train"].shape[1:], weights_arg)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    try:
+        keras.utils.set_random_seed(seed)  # the random init of weights: none is part of the cache
+        model = build_featurizer(features, images["train"].shape[1:], weights_arg)
+    finally:
+        keras.config.set_dtype_policy(previous)
     dim = int(model.output_shape[-1])
     counts, seconds = {}, 0.0
     for split in SPLITS:
@@ -86,6 +96,7 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -
         "image_size": features.image_size,
         "input_image_size": int(images["train"].shape[1]),
         "preprocessing": BACKBONES[features.backbone].preprocessing,
+        "precision": precision,
         "embedding_dim": dim,
         "dtype": "float16",
         "count": counts,

@@ -20,6 +20,24 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+@cache
+def cpu_flags() -> frozenset[str]:
+    """Instruction-set flags of this CPU (Linux); empty where unknown."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def native_bfloat16() -> bool:
+    """True where the CPU computes bfloat16 in hardware (AVX512-BF16 or AMX)."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def accelerators() -> list[str]:
     """Names of the GPUs the active Keras backend can use (empty on CPU)."""
     import keras

@@ -153,6 +153,7 @@ class FeaturesParams:
     alpha: float = param(1.0, Number(float, 0, 4, "right"))
     image_size: int = param(32, Number(int, 32, 1024))
     batch_size: int = param(64, Number(int, 1))
+    precision: str = param("auto", OneOf(("auto", "float32", "bfloat16")))
 
     def check(self, where: str, prefix: str) -> None:
         from .backbones import BACKBONES  # cheap: a table, no Keras import
