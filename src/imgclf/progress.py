@@ -8,6 +8,11 @@ import sys
 from tqdm import tqdm
 
 
+def enabled() -> bool:
+    """False when IMGCLF_NO_PROGRESS=1 (benchmarks, CI): bars and per-epoch lines are then silent."""
+    return os.environ.get("IMGCLF_NO_PROGRESS") != "1"
+
+
 def bar(total: int | None = None, desc: str = "", unit: str = "it", **kwargs) -> tqdm:
     interactive = sys.stderr.isatty()
     return tqdm(
@@ -17,6 +22,6 @@ def bar(total: int | None = None, desc: str = "", unit: str = "it", **kwargs) ->
         file=sys.stderr,
         dynamic_ncols=True,
         mininterval=0.2 if interactive else 10.0,
-        disable=os.environ.get("IMGCLF_NO_PROGRESS") == "1",
+        disable=not enabled(),
         **kwargs,
     )

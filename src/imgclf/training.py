@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import progress
 from .errors import PipelineError
 from .hardware import accelerators
 from .io import copy_tree
@@ -149,7 +150,7 @@ def fit_classifier(
         initial_epoch=initial_epoch,
         shuffle=False,  # the batches shuffle themselves, by (seed, epoch)
         callbacks=chain,
-        verbose=2,
+        verbose=2 if progress.enabled() else 0,  # one line per epoch
     )
     live.end()
     if checkpointer is not None:
