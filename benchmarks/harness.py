@@ -1,0 +1,95 @@
+"""Timing helpers: medians of repetitions, side-by-side ratios, and the hardware stamp."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def median_seconds(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> tuple[float, list[float]]:
+    """Median wall time of ``fn`` over ``repeats`` runs, after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 3, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each fn, measured in alternation so machine noise hits all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def gemm_peak_flops(size: int = 2048, repeats: int = 5) -> float:
+    """Best float32 FLOP/s of a large matrix product through TensorFlow: the practical peak of this CPU."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    matmul = tf.function(lambda x, y: tf.matmul(x, y))
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def theoretical_peak_flops() -> float | None:
+    """Cores x clock x float32 FLOPs per cycle (two FMA pipes: 32 with AVX2, 64 with AVX-512); None off Linux."""
+    from imgclf.hardware import cpu_flags
+
+    flags = cpu_flags()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            mhz = max(float(line.split(":")[1]) for line in fh if line.startswith("cpu MHz"))
+    except (OSError, ValueError):
+        return None
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 8
+    return (os.cpu_count() or 1) * mhz * 1e6 * per_cycle
+
+
+def model_macs(model) -> int:
+    """Multiply-accumulates of one forward pass, counted from the layers' shapes (convolutions and dense)."""
+    import keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += model_macs(layer)
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)):
+            kernel = layer.kernel.shape  # (kh, kw, in/groups, out) | (kh, kw, in, multiplier) | (in, out)
+            out_positions = int(np.prod(layer.output.shape[1:-1])) if len(layer.output.shape) > 2 else 1
+            total += out_positions * int(np.prod(kernel))  # per output position: the whole kernel, once
+    return total
+
+
+def stamp() -> dict:
+    from imgclf.hardware import cpu_flags, run_info
+
+    info = run_info()
+    flags = cpu_flags()
+    info["cpu_flags"] = sorted(flags & {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"})
+    info["cpu_count"] = os.cpu_count()
+    return info
+
+
+def random_images(n: int, size: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)

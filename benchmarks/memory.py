@@ -1,0 +1,57 @@
+"""6. Peak resident memory of fetch, split and featurize on the 60,000 CIFAR-10 images."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CIFAR10 = REPO.parent / "shared" / "datasets" / "cifar10-jpg.tar.gz"
+TARGET_GB = 2.0
+
+
+def _stage(root: Path, script: str, *args: str) -> tuple[float, float]:
+    """(peak RSS in GB, seconds) of one stage script run in ``root`` (where its params.yaml is)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, str(REPO / "stages" / script), *args],
+        cwd=root, capture_output=True, text=True, env={**os.environ, "IMGCLF_NO_PROGRESS": "1"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed: {done.stderr[-2000:]}")
+    peak_kb = int(done.stderr.strip().splitlines()[-1])
+    return peak_kb / 1024**2, time.perf_counter() - start
+
+
+def run(root: Path) -> dict:
+    if not CIFAR10.exists():
+        return {"skipped": f"{CIFAR10} not found"}
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"].update(dataset="folder", path=str(CIFAR10))
+    # The cheapest backbone: memory, not speed, is measured here.
+    params["features"].update(backbone="mobilenet", alpha=0.25, weights="none", image_size=32, batch_size=256)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    rows = {}
+    for stage, args in (
+        ("fetch.py", ("--out", "data/raw")),
+        ("split.py", ("--raw", "data/raw", "--out", "data/split")),
+        ("featurize.py", ("--split", "data/split", "--out", "data/features")),
+    ):
+        peak, seconds = _stage(root, stage, *args)
+        rows[stage.removesuffix(".py")] = {"peak_rss_gb": round(peak, 3), "seconds": round(seconds, 1)}
+    images = 60_000
+    return {
+        "images": images,
+        "float32_dataset_gb_at_32px": round(images * 32 * 32 * 3 * 4 / 1024**3, 3),
+        "float32_dataset_gb_at_224px": round(images * 224 * 224 * 3 * 4 / 1024**3, 1),
+        "stages": rows,
+        "target": f"< {TARGET_GB} GB",
+        "met": all(r["peak_rss_gb"] < TARGET_GB for r in rows.values()),
+        "raw": str(root / "data" / "raw"),
+    }

@@ -1,0 +1,133 @@
+"""4. Training throughput (images/s at batch 128) of every zoo model; 5. the input pipeline against it."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from .harness import random_images
+
+BATCH = 128
+
+
+def _step_rate(model, x, y, steps: int = 4) -> float:
+    model.train_on_batch(x, y)
+    model.train_on_batch(x, y)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        times.append(time.perf_counter() - start)
+    return len(x) / statistics.median(times)
+
+
+def _compiled(model, recipe):
+    from imgclf.optim import add_weight_decay, make_optimizer
+
+    add_weight_decay(model, recipe)
+    model.compile(optimizer=make_optimizer(recipe, 100), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def image_models() -> dict:
+    """name -> (recipe, builder of the full pixels-to-logits model) for the from-scratch nets, at params defaults."""
+    from imgclf.architectures.classifier import image_classifier
+    from imgclf.params import Params
+    from imgclf.trainers import build_features
+
+    models = Params().models
+    out = {}
+    for name in ("mobilenet_v1", "mobilenet_v2"):
+        recipe = getattr(models, name)
+        out[name] = (recipe, lambda n=name, r=recipe: image_classifier(build_features(n, r, 32), 32, 10, r.augment, r.dropout, 0))
+    for impl in ("split", "native"):
+        recipe = dataclasses.replace(models.resnext, grouped_conv=impl)
+        out[f"resnext_{impl}"] = (recipe, lambda r=recipe: image_classifier(build_features("resnext", r, 32), 32, 10, r.augment, 0.0, 0))
+    return out
+
+
+def training_rates() -> list[dict]:
+    from imgclf.heads import build_head
+    from imgclf.params import Params
+    from imgclf.trainers import finetune_backbone, finetune_model
+
+    models = Params().models
+    rng = np.random.default_rng(0)
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, BATCH)]
+    images = random_images(BATCH, 32)
+    rows = []
+    head = _compiled(build_head(2048, 10, [512], 0.3, np.zeros(2048), np.ones(2048), 0), models.head)
+    rows.append({"model": "head", "input": "2048-d embeddings", "images_per_s": round(_step_rate(head, rng.normal(size=(BATCH, 2048)).astype("float32"), y), 1)})
+    manifest = {"backbone": "resnet50", "weights": "none", "alpha": 1.0, "image_size": 32}
+    keras.utils.set_random_seed(0)
+    tuned = finetune_model(manifest, finetune_backbone(manifest, models.finetune.fine_tune_at),
+                           keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]), 32, models.finetune.augment, 0)
+    rows.append({"model": "finetune", "input": "32 px, ResNet50 from conv5", "params": tuned.count_params(),
+                 "images_per_s": round(_step_rate(_compiled(tuned, models.finetune), images, y), 1)})
+    for name, (recipe, build) in image_models().items():
+        model = _compiled(build(), recipe)
+        rows.append({"model": name, "input": "32 px", "params": model.count_params(),
+                     "images_per_s": round(_step_rate(model, images, y), 1)})
+    by_name = {r["model"]: r for r in rows}
+    split, native = by_name["resnext_split"], by_name["resnext_native"]
+    split["grouped_conv_speedup_vs_native"] = round(split["images_per_s"] / native["images_per_s"], 2)
+    return rows
+
+
+def linear_probe_rate() -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5000, 256)), rng.integers(0, 10, 5000)
+    start = time.perf_counter()
+    LogisticRegression(C=0.1, max_iter=1000).fit(x, y)
+    return {"model": "linear_probe", "input": "256-d embeddings, one C", "images_per_s": round(5000 / (time.perf_counter() - start), 1)}
+
+
+def input_pipeline(rates: list[dict], tmp) -> list[dict]:
+    """Batches from a memory map plus the in-model augmentation, alone, against each from-scratch model's step.
+
+    The augmentation runs compiled, as in training: inside a model whose only other
+    layers are a pooling and a 10-way Dense, trained one batch at a time.
+    """
+    from imgclf.architectures.classifier import augmentation
+    from imgclf.batches import Batches
+    from imgclf.io import load_array, save_array
+
+    rows = []
+    save_array(tmp / "images.npy", random_images(2048, 32))
+    images, labels = load_array(tmp / "images.npy"), np.arange(2048) % 10  # memory-mapped uint8, as in training
+    for row in rates:
+        if row["input"] != "32 px":
+            continue
+        recipe = image_models()[row["model"]][0]
+        probe = keras.Sequential(
+            [keras.Input((32, 32, 3)), augmentation(recipe.augment, 32, 0), keras.layers.GlobalAveragePooling2D(),
+             keras.layers.Dense(10)]
+        )
+        probe.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        batches = Batches(images, labels, 10, BATCH, seed=0, mixup=recipe.augment.mixup_alpha)
+
+        def one_pass():
+            for i in range(len(batches)):
+                probe.train_on_batch(*batches[i])
+
+        one_pass()
+        start = time.perf_counter()
+        one_pass()
+        rate = len(images) / (time.perf_counter() - start)
+        rows.append(
+            {
+                "model": row["model"],
+                "pipeline_images_per_s": round(rate, 1),
+                "model_images_per_s": row["images_per_s"],
+                "ratio": round(rate / row["images_per_s"], 1),
+                "target": ">= 5",
+                "met": rate / row["images_per_s"] >= 5,
+            }
+        )
+    return rows
