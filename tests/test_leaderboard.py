@@ -54,3 +54,13 @@ def test_build_writes_markdown_csv_and_chart(tmp_path):
     assert "| 1 | exp-b |" in text
     assert pd.read_csv(tmp_path / "leaderboard.csv")["top1"].tolist() == [0.9, 0.85, 0.8, 0.7]
     assert (tmp_path / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_workspace_and_unnamed_commits_are_labelled_readably():
+    workspace = entry("w", 0.75)
+    workspace.update(rev="workspace", name=None)
+    commit = entry("c", 0.65)
+    commit.update(rev="0123456789abcdef", name=None)
+    table = rows([workspace, commit]).set_index("rev")
+    assert table.loc["workspace", "name"] == "workspace"
+    assert table.loc["0123456", "name"] == "0123456"

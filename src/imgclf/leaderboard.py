@@ -38,13 +38,19 @@ def dvc_exp_show(revs: list[str], all_commits: bool, cwd: Path | None = None) ->
     return json.loads(done.stdout)
 
 
+def _label(record: dict) -> str:
+    """An experiment's name, else the short commit hash; the workspace keeps its name."""
+    rev = record["rev"]
+    return record.get("name") or (rev if rev == "workspace" else rev[:7])
+
+
 def _entries(records: list):
     """(name, rev, data) for every commit and experiment in ``dvc exp show --json`` output."""
     for record in records:
-        yield record.get("name") or record["rev"][:7], record["rev"], record.get("data")
+        yield _label(record), record["rev"], record.get("data")
         for group in record.get("experiments") or []:
             for exp in group.get("revs", []):
-                yield exp.get("name") or exp["rev"][:7], exp["rev"], exp.get("data")
+                yield _label(exp), exp["rev"], exp.get("data")
 
 
 def _recipe(params: dict, model: str | None) -> str:
