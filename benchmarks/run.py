@@ -62,7 +62,8 @@ def table(results: dict) -> str:
              "cached_val_accuracy", "through_backbone_val_accuracy"])
     if isinstance(r.get("training"), list):
         add("4. training throughput, batch 128", r["training"],
-            ["model", "input", "params", "images_per_s", "grouped_conv_speedup_vs_native"])
+            ["model", "input", "params", "images_per_s", "fit_images_per_s", "fit_over_train_on_batch",
+             "grouped_conv_speedup_vs_native"])
     if isinstance(r.get("input_pipeline"), list):
         add("5. input pipeline (load + augment) vs model step", r["input_pipeline"],
             ["model", "pipeline_images_per_s", "model_images_per_s", "ratio", "target", "met"])
