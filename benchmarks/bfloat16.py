@@ -9,9 +9,8 @@ import numpy as np
 
 from imgclf.params import FeaturesParams
 
-from .harness import interleaved, random_images
+from .harness import SHARED, interleaved, random_images
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 MOBILENET_025 = SHARED / "weights" / "mobilenet_1_0_224_tf_no_top_alpha025.h5"
 CIFAR10 = SHARED / "datasets" / "cifar10-jpg.tar.gz"
 

@@ -6,8 +6,12 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+
+# The real CIFAR JPEGs and ImageNet weights; sections that need them skip without.
+SHARED = Path(os.environ.get("IMGCLF_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> tuple[float, list[float]]:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import yaml
 
+from .harness import SHARED
+
 REPO = Path(__file__).resolve().parents[1]
-CIFAR10 = REPO.parent / "shared" / "datasets" / "cifar10-jpg.tar.gz"
+CIFAR10 = SHARED / "datasets" / "cifar10-jpg.tar.gz"
 TARGET_GB = 2.0
 
 
