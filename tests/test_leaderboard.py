@@ -1,6 +1,6 @@
 import pandas as pd
 
-from imgclf.leaderboard import build, rank, rows
+from imgclf.leaderboard import build, markdown, rank, rows
 
 
 def entry(name, top1, dataset="cifar10", test_set="aaaa", seconds=10.0, model="head"):
@@ -64,3 +64,12 @@ def test_workspace_and_unnamed_commits_are_labelled_readably():
     table = rows([workspace, commit]).set_index("rev")
     assert table.loc["workspace", "name"] == "workspace"
     assert table.loc["0123456", "name"] == "0123456"
+
+
+def test_counts_stay_integers_when_an_old_run_lacks_them():
+    old = entry("old", 0.70)
+    del old["data"]["metrics"]["metrics/eval.json"]["data"]["run"]  # written before runs were recorded
+    table = rank(rows([entry("new", 0.80), old]))
+    assert str(table["train_images"].dtype) == "Int64"
+    new_row = markdown(table).splitlines()[2]
+    assert "| 900 | 100 |" in new_row and "900.0" not in new_row

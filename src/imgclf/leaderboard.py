@@ -28,6 +28,8 @@ COLUMNS = [
     "recipe", "comparable",
 ]
 
+COUNT_COLUMNS = ["params", "epochs_run", "train_images", "test_images"]
+
 
 def dvc_exp_show(revs: list[str], all_commits: bool, cwd: Path | None = None) -> list:
     cmd = [sys.executable, "-m", "dvc", "exp", "show", "--json"]
@@ -91,7 +93,9 @@ def rows(records: list) -> pd.DataFrame:
                 "recipe": _recipe(params, model),
             }
         )
-    return pd.DataFrame(found, columns=[c for c in COLUMNS if c not in ("rank", "comparable")])
+    table = pd.DataFrame(found, columns=[c for c in COLUMNS if c not in ("rank", "comparable")])
+    # Counts stay integers where an older run lacks them (plain int64 would turn them into floats).
+    return table.astype({c: "Int64" for c in COUNT_COLUMNS})
 
 
 def rank(table: pd.DataFrame) -> pd.DataFrame:
