@@ -40,10 +40,14 @@ def dvc_exp_show(revs: list[str], all_commits: bool, cwd: Path | None = None) ->
     return json.loads(done.stdout)
 
 
+def _short(rev: str) -> str:
+    """A 7-character commit hash; the workspace keeps its name."""
+    return rev if rev == "workspace" else rev[:7]
+
+
 def _label(record: dict) -> str:
-    """An experiment's name, else the short commit hash; the workspace keeps its name."""
-    rev = record["rev"]
-    return record.get("name") or (rev if rev == "workspace" else rev[:7])
+    """An experiment's name, else its short revision."""
+    return record.get("name") or _short(record["rev"])
 
 
 def _entries(records: list):
@@ -74,7 +78,7 @@ def rows(records: list) -> pd.DataFrame:
         found.append(
             {
                 "name": name,
-                "rev": rev[:7] if rev != "workspace" else rev,
+                "rev": _short(rev),
                 "model": model,
                 "top1": metrics.get("top1"),
                 "top5": metrics.get("top5"),
