@@ -97,3 +97,35 @@ def test_missing_path_and_unknown_format(tmp_path):
     other.write_bytes(b"x")
     with pytest.raises(DataError, match=r"not a folder or a supported archive \(\.tar\.gz, \.tgz, \.tar, \.zip\)"):
         open_tree(other)
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../outside.jpg"])
+def test_folder_link_out_of_the_folder_is_refused_like_in_archives(tmp_path, target):
+    root = tmp_path / "pets"
+    (root / "train" / "cat").mkdir(parents=True)
+    (root / "train" / "cat" / "ok.png").write_bytes(b"ok")
+    (tmp_path / "outside.jpg").write_bytes(b"secret")
+    (root / "train" / "cat" / "link.jpg").symlink_to(target if target.startswith("/") else "../../" + target)
+    with pytest.raises(DataError, match=r"pets: refused unsafe member 'train/cat/link\.jpg': link points outside the folder"):
+        open_tree(root)
+
+
+def test_folder_links_that_stay_inside_are_followed_and_loops_are_cut(tmp_path):
+    root = tmp_path / "pets"
+    (root / "cat").mkdir(parents=True)
+    (root / "cat" / "real.png").write_bytes(b"pixels")
+    (root / "cat" / "alias.png").symlink_to("real.png")
+    (root / "cat" / "loop").symlink_to("..")  # would walk forever if followed
+    (root / "kitten").symlink_to("cat")
+    with open_tree(root) as tree:
+        assert sorted(tree.names) == ["cat/alias.png", "cat/real.png", "kitten/alias.png", "kitten/real.png"]
+        assert dict(tree.read({"cat/alias.png"})) == {"cat/alias.png": b"pixels"}
+
+
+def test_a_folder_linked_out_of_the_dataset_is_refused(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    root = tmp_path / "pets"
+    root.mkdir()
+    (root / "cat").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(DataError, match="refused unsafe member 'cat': link points outside the folder"):
+        open_tree(root)

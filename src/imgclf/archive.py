@@ -71,13 +71,38 @@ class FileTree:
 
 
 class _DirTree(FileTree):
+    """A folder; links are followed only while they stay inside it, as in archives."""
+
     def __init__(self, path: Path):
         super().__init__(path)
-        for root, dirs, files in os.walk(path):
+        root = path.resolve()
+        visited: set[Path] = set()
+        for current, dirs, files in os.walk(path, followlinks=True):
+            rel = Path(current).relative_to(path)
+            for name in sorted(dirs):
+                target = self._link_target(root, rel / name)
+                inside_itself = target is not None and Path(current).resolve().is_relative_to(target)
+                if target is not None and (target in visited or inside_itself):
+                    dirs.remove(name)  # a loop, or a second link into a folder already walked
+                elif target is not None:
+                    visited.add(target)
             dirs.sort()
-            rel = Path(root).relative_to(path)
             self.dirs.extend(str(PurePosixPath(*rel.parts, d)) for d in dirs)
-            self.names.extend(str(PurePosixPath(*rel.parts, f)) for f in sorted(files))
+            for name in sorted(files):
+                self._link_target(root, rel / name)
+                self.names.append(str(PurePosixPath(*rel.parts, name)))
+
+    def _link_target(self, root: Path, rel: Path) -> Path | None:
+        """Where a link at ``rel`` resolves to (None if it is not a link); DataError if outside the folder."""
+        where = self.path / rel
+        if not where.is_symlink():
+            return None
+        target = where.resolve()
+        if not target.is_relative_to(root):
+            raise DataError(
+                f"{self.path}: refused unsafe member {rel.as_posix()!r}: link points outside the folder ({target})"
+            )
+        return target
 
     def read(self, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
         for name in self.names:
