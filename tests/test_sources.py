@@ -210,3 +210,33 @@ def test_real_cifar10_jpeg_archive(tmp_path):
     images, labels = read_split(tmp_path / "split", "train")
     assert images.shape == (160, 32, 32, 3) and np.bincount(labels).tolist() == [16] * 10
     assert 40 < images.mean() < 200  # real photos, not zeros
+
+
+def test_a_class_without_test_images_is_reported_with_a_warning(tmp_path):
+    root = image_tree(tmp_path / "pets", {"train/cat": 3, "train/dog": 3, "train/eel": 3, "test/cat": 1, "test/dog": 1})
+    report = fetch(data(dataset="folder", path=str(root)), seed=0, out=tmp_path / "raw")
+    assert report["classes_without_test_images"] == ["eel"]
+    assert report["warnings"] == [
+        "1 class(es) have no test images: eel; evaluate reports per-class figures and macro F1 only for classes "
+        "with test images"
+    ]
+
+
+def test_a_class_with_a_single_image_is_named(tmp_path):
+    root = image_tree(tmp_path / "pets", {"cat": 5, "dog": 1, "eel": 5})
+    with pytest.raises(DataError, match=r"class\(es\) 'dog' \(1 image\) have a single image; each class needs at least 2"):
+        fetch(data(dataset="folder", path=str(root)), seed=0, out=tmp_path / "raw")
+
+
+def test_a_16bit_scan_in_a_folder_is_stored_like_its_8bit_version(tmp_path):
+    from PIL import Image
+
+    gray = np.random.default_rng(0).integers(0, 256, (12, 12), dtype=np.uint8)
+    root = image_tree(tmp_path / "pets", {"train/cat": 2, "train/dog": 2, "test/cat": 1, "test/dog": 1})
+    Image.fromarray(gray).save(root / "test" / "cat" / "000.png")
+    fetch(data(dataset="folder", path=str(root), image_size=12), seed=0, out=tmp_path / "a")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(root / "test" / "cat" / "000.png")
+    fetch(data(dataset="folder", path=str(root), image_size=12), seed=0, out=tmp_path / "b")
+    a, b = (read_split(tmp_path / k, "test")[0] for k in "ab")
+    np.testing.assert_array_equal(a, b)
+    assert a[0].mean() < 200  # not washed out to white

@@ -23,6 +23,7 @@ def digits_images(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def fetch_digits(data: DataParams, seed: int, out: Path) -> dict:
     images, labels = digits_images(data.image_size)
-    report = hold_out_test(out, images, labels, data.test_fraction, seed)
-    write_classes(out, [str(d) for d in range(10)])
+    names = [str(d) for d in range(10)]
+    report = hold_out_test(out, images, labels, data.test_fraction, seed, names)
+    write_classes(out, names)
     return {"dataset": "digits", "source": "sklearn.datasets.load_digits", **report}

@@ -150,7 +150,7 @@ def fetch_folder(data: DataParams, seed: int, out: Path) -> dict:
             report[split] = int(len(keep))
     else:
         keep = np.flatnonzero(readable["train"])
-        report.update(hold_out_test(out, pools["train"], labels["train"], data.test_fraction, seed, keep))
+        report.update(hold_out_test(out, pools["train"], labels["train"], data.test_fraction, seed, classes, keep))
     for pool in pools.values():
         Path(pool.filename).unlink()
     write_classes(out, classes)
