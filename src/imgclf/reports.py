@@ -9,9 +9,7 @@ import pandas as pd
 from .errors import DataError
 
 # train.json numbers worth a column next to the test metrics.
-TRAIN_FIELDS = (
-    "params", "epochs_run", "best_epoch", "best_val_accuracy", "seconds", "images_per_second", "replicas", "global_batch"
-)
+TRAIN_FIELDS = ("params", "epochs_run", "best_epoch", "best_val_accuracy", "replicas", "global_batch")
 
 
 def history_table(live_dir: Path) -> pd.DataFrame:
@@ -48,3 +46,17 @@ def run_record(summary: dict, dataset: dict) -> dict:
         "test_images": dataset["test"],
         "test_set": dataset["test_set"],
     }
+
+
+def check_classes(summary: dict, classes: list[str], train_dir: Path, split_dir: Path) -> None:
+    """The model must have been trained on the classes the test set is labelled with, in the same order."""
+    trained = summary.get("classes")
+    if trained is not None and list(trained) != list(classes):
+        def show(names):
+            return ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+
+        raise DataError(
+            f"{Path(train_dir) / 'train.json'}: the model was trained on {len(trained)} classes ({show(trained)}) "
+            f"but {Path(split_dir) / 'classes.json'} has {len(classes)} ({show(classes)}); "
+            "retrain it on this data (`dvc repro`, not `dvc repro -s evaluate`)"
+        )
