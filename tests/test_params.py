@@ -49,6 +49,23 @@ def test_bad_value_names_key_allowed_values_and_value(raw, path, value, message)
         parse_params(broken)
 
 
+@pytest.mark.parametrize("value", ["auto", True, False])
+def test_jit_compile_accepts_auto_and_yaml_booleans(raw, value):
+    raw["train"]["jit_compile"] = value
+    assert parse_params(raw).train.jit_compile == value
+
+
+def test_jit_compile_refuses_other_values(raw):
+    raw["train"]["jit_compile"] = "yes"
+    with pytest.raises(ParamsError, match=r"train\.jit_compile must be 'auto', true or false; got 'yes'"):
+        parse_params(raw)
+
+
+def test_a_warmup_as_long_as_the_run_is_accepted(raw):
+    raw["models"]["mobilenet_v1"]["epochs"] = 1  # a one-epoch smoke run; training scales the warmup down
+    assert parse_params(raw).models.mobilenet_v1.warmup_epochs == 1.0
+
+
 def test_unknown_key_lists_allowed_keys(raw):
     raw["data"]["datset"] = "digits"
     with pytest.raises(ParamsError, match=r"unknown key 'data\.datset'; allowed keys under data: dataset, url"):

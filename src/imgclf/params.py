@@ -88,6 +88,17 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class AutoOrFlag:
+    """'auto', or a YAML boolean (``true``/``false``, as ``-S key=true`` writes it)."""
+
+    def ok(self, value: Any) -> bool:
+        return value == "auto" or isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "'auto', true or false"
+
+
+@dataclass(frozen=True)
 class OrNull:
     inner: Any
 
@@ -192,10 +203,7 @@ class Optimization:
     patience: int = param(0, Number(int, 0))  # early stop after this many epochs without better val accuracy
 
     def check(self, where: str, prefix: str) -> None:
-        if self.warmup_epochs >= self.epochs:
-            raise ParamsError(
-                f"{where}: {prefix}warmup_epochs ({self.warmup_epochs:g}) must be below {prefix}epochs ({self.epochs})"
-            )
+        # warmup_epochs >= epochs is allowed: a short smoke run scales its warmup down (training.fitted_warmup).
         if self.step_at != sorted(self.step_at):
             raise ParamsError(f"{where}: {prefix}step_at must be increasing fractions of the epochs; got {self.step_at}")
 
@@ -317,7 +325,7 @@ class TrainParams:
     """How stage train runs, whatever the model."""
 
     mixed_precision: str = param("auto", OneOf(("auto", "float32", "mixed_float16", "mixed_bfloat16")))
-    jit_compile: str = param("auto", OneOf(("auto", "true", "false")))
+    jit_compile: str | bool = param("auto", AutoOrFlag())
     distribution: str = param("auto", OneOf(("auto", "none", "data_parallel")))
 
 
@@ -337,6 +345,8 @@ class Params:
 
 
 # ------------------------------------------------------------------- loading
+
+PARAMS_FILE = "params.yaml"
 
 
 def _is_hex(text: str, length: int) -> bool:
@@ -382,7 +392,7 @@ def parse_params(raw: Any, where: str = "params.yaml") -> Params:
     return _build(Params, raw, "", where)
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -29,9 +30,26 @@ def apply_precision(mode: str) -> str:
     return policy
 
 
-def jit_setting(mode: str):
+def jit_setting(mode: str | bool):
     """params' auto/true/false to Keras' ``jit_compile`` ("auto" lets Keras choose: XLA on GPU, not on CPU)."""
-    return {"auto": "auto", "true": True, "false": False}[mode]
+    return mode if isinstance(mode, bool) else "auto"
+
+
+def fitted_warmup(recipe, key: str):
+    """The recipe with its warmup cut to half the run when it would not end before the run does.
+
+    A one-epoch smoke run of a recipe with ``warmup_epochs: 1`` would otherwise
+    never reach its peak learning rate; saying so beats refusing the run.
+    """
+    if not recipe.warmup_epochs or recipe.warmup_epochs < recipe.epochs:
+        return recipe
+    warmup = recipe.epochs / 2
+    print(
+        f"{key}.warmup_epochs ({recipe.warmup_epochs:g}) does not fit in {recipe.epochs} epoch(s): "
+        f"warming up over {warmup:g} epoch(s) instead",
+        flush=True,
+    )
+    return dataclasses.replace(recipe, warmup_epochs=warmup)
 
 
 class EpochOrder(keras.callbacks.Callback):
@@ -83,6 +101,16 @@ class FitResult:
     epoch_seconds: list[float] = field(default_factory=list)
     images_per_second: float = 0.0
 
+    TIMING = ("seconds", "epoch_seconds", "images_per_second")
+
+    def outcome(self) -> dict:
+        """What the run reached: a function of params, data and seed, fit for a DVC-hashed output."""
+        return {k: v for k, v in vars(self).items() if k not in self.TIMING}
+
+    def timing(self) -> dict:
+        """How long it took: varies run to run, so it is kept out of hashed outputs."""
+        return {k: getattr(self, k) for k in self.TIMING}
+
 
 def fit_classifier(
     model: keras.Model,
@@ -107,6 +135,7 @@ def fit_classifier(
     from .resume import Checkpoint, EpochCheckpointer
     from .sam import sharpness_aware
 
+    recipe = fitted_warmup(recipe, key)
     add_weight_decay(model, recipe)
     trainer = sharpness_aware(model, recipe.sam_rho) if recipe.sam_rho else model
     trainer.compile(
