@@ -66,8 +66,8 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
     for precision in ("float32", "bfloat16"):
         features = FeaturesParams(backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128,
                                   precision=precision)
-        manifest = featurize(split, tmp / precision, features, seed=0)
-        result[f"{precision}_featurize_images_per_s"] = manifest["images_per_second"]
+        _, timing = featurize(split, tmp / precision, features, seed=0)
+        result[f"{precision}_featurize_images_per_s"] = timing["images_per_second"]
         for model in ("linear_probe", "head"):
             out = tmp / f"{model}_{precision}"
             write_json(out / "train.json", train(dataclasses.replace(Params(), model=model), split, tmp / precision, out))

@@ -65,14 +65,16 @@ def split_dir(tmp_path):
 
 def test_featurize_writes_float16_embeddings_and_a_manifest(split_dir, tmp_path):
     params = features(backbone="mobilenet", alpha=0.25, batch_size=4)
-    manifest = featurize(split_dir, tmp_path / "features", params, seed=0)
+    manifest, timing = featurize(split_dir, tmp_path / "features", params, seed=0)
     for name, n in (("train", 10), ("val", 4), ("test", 6)):
         vectors = load_array(tmp_path / "features" / f"{name}.npy")
         assert vectors.shape == (n, 256) and vectors.dtype == np.float16
     assert manifest["count"] == {"train": 10, "val": 4, "test": 6}
     assert manifest["preprocessing"] == "tf" and manifest["weights_sha256"] is None
-    again = featurize(split_dir, tmp_path / "again", params, seed=0)
-    assert again["embedding_dim"] == 256
+    assert timing["images"] == 20 and timing["images_per_second"] > 0
+    again, _ = featurize(split_dir, tmp_path / "again", params, seed=0)
+    assert again == manifest  # a pure function of its inputs: timings are kept apart
+    assert (tmp_path / "features" / "test.npy").read_bytes() == (tmp_path / "again" / "test.npy").read_bytes()
     np.testing.assert_array_equal(
         load_array(tmp_path / "features" / "test.npy"), load_array(tmp_path / "again" / "test.npy")
     )
@@ -106,15 +108,15 @@ def test_imagenet_weights_download_from_a_mirror_and_match_the_local_file(http_s
     assert hashlib.sha256(data).hexdigest() == MOBILENET_025_SHA256
     http_server.files["/keras/mobilenet/mobilenet_2_5_128_tf_no_top.h5"] = data
     monkeypatch.setenv("IMGCLF_WEIGHTS_MIRROR", http_server.url("/keras"))
-    downloaded = featurize(split_dir, tmp_path / "a", features(backbone="mobilenet", alpha=0.25, weights="imagenet", image_size=128), 0)
-    local = featurize(split_dir, tmp_path / "b", features(backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128), 0)
+    downloaded, _ = featurize(split_dir, tmp_path / "a", features(backbone="mobilenet", alpha=0.25, weights="imagenet", image_size=128), 0)
+    local, _ = featurize(split_dir, tmp_path / "b", features(backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128), 0)
     assert downloaded["weights_sha256"] == local["weights_sha256"] == MOBILENET_025_SHA256
     np.testing.assert_array_equal(load_array(tmp_path / "a" / "val.npy"), load_array(tmp_path / "b" / "val.npy"))
 
 
 def test_bfloat16_featurize_stays_close_to_float32(split_dir, tmp_path):
-    full = featurize(split_dir, tmp_path / "f32", features(backbone="resnet50", precision="float32"), seed=0)
-    half = featurize(split_dir, tmp_path / "bf16", features(backbone="resnet50", precision="bfloat16"), seed=0)
+    full, _ = featurize(split_dir, tmp_path / "f32", features(backbone="resnet50", precision="float32"), seed=0)
+    half, _ = featurize(split_dir, tmp_path / "bf16", features(backbone="resnet50", precision="bfloat16"), seed=0)
     assert (full["precision"], half["precision"]) == ("float32", "bfloat16")
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
     a = load_array(tmp_path / "f32" / "val.npy").astype("float32")

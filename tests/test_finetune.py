@@ -23,7 +23,7 @@ def cache(tmp_path_factory):
     for split, n in (("train", 24), ("val", 8), ("test", 8)):
         write_subset(root / "split", split, rng.integers(0, 256, (n, 24, 24, 3), dtype=np.uint8), np.arange(n) % 2)
     write_classes(root / "split", ["a", "b"])
-    manifest = featurize(root / "split", root / "features", FEATURES, seed=3)
+    manifest, _ = featurize(root / "split", root / "features", FEATURES, seed=3)
     write_json(root / "features" / "manifest.json", manifest)
     return root
 

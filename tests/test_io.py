@@ -50,3 +50,48 @@ def test_missing_inputs_name_the_file(tmp_path):
         load_array(tmp_path / "missing.npy")
     with pytest.raises(DataError, match=r"missing\.json: not found"):
         read_json(tmp_path / "missing.json")
+
+
+def test_leftovers_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)  # a process that has exited
+    stale = tmp_path / f".features.tmp-{dead_pid}-abc"
+    stale.mkdir()
+    (stale / "train.npy").write_bytes(b"0" * 1000)
+    old_style = tmp_path / ".features.tmp-k2j3h4"  # written before temporaries carried a pid
+    old_style.mkdir()
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]) as busy:
+        running = tmp_path / f".features.tmp-{busy.pid}-xyz"  # another run still writing
+        running.mkdir()
+        with atomic_dir(tmp_path / "features") as tmp:
+            (tmp / "manifest.json").write_text("{}")
+        busy.kill()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["features", running.name])
+
+
+def test_keras_archives_of_the_same_model_are_byte_identical(tmp_path):
+    import keras
+
+    from imgclf.io import normalize_keras_archive
+
+    def build():
+        keras.backend.clear_session()  # the same layer names, as in a fresh process
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((4,))
+        x = keras.layers.Dropout(0.5, seed=1)(inputs)  # seeded layers share a generator: an id in the config
+        return keras.Model(inputs, keras.layers.Dense(2)(x))
+
+    files = []
+    for name in ("a", "b"):
+        model = build()
+        path = tmp_path / f"{name}.keras"
+        model.save(path)
+        normalize_keras_archive(path)
+        files.append(path)
+    assert files[0].read_bytes() == files[1].read_bytes()
+    loaded = keras.models.load_model(files[0])
+    x = np.ones((1, 4), "float32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

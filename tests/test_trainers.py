@@ -123,3 +123,31 @@ def test_diverging_training_stops_with_an_error_naming_the_recipe(cache):
     with pytest.raises(TrainingError, match=r"diverged: .* lower models\.head\.learning_rate"):
         run(cache, "nan", huge)
     assert not (cache / "nan" / "model.keras").exists()
+
+
+SMOKE = {
+    "mobilenet_v1": {"alpha": 0.25, "shallow": True},
+    "mobilenet_v2": {"alpha": 0.35},
+    "resnext": {"cardinality": 2, "bottleneck_width": 2},
+}
+
+
+@pytest.mark.parametrize("name", list(SMOKE))
+def test_every_image_model_trains_one_epoch_and_saves_a_model_of_pixels(cache, name):
+    """The same path the train stage takes, in-process; the dvc queue test runs a subset end to end."""
+    import keras
+
+    from imgclf.params import Augment
+    from imgclf.trainers import train
+
+    rng = np.random.default_rng(1)
+    for split, n in (("train", 24), ("val", 6)):
+        write_subset(cache / "split", split, rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8), np.arange(n) % 3)
+    recipe = dataclasses.replace(
+        getattr(ModelsParams(), name), epochs=1, batch_size=8, augment=Augment(translate=2), **SMOKE[name]
+    )
+    params = dataclasses.replace(Params(), model=name, models=dataclasses.replace(ModelsParams(), **{name: recipe}))
+    summary = train(params, cache / "split", cache / "features", cache / name)
+    assert summary["input"] == "images" and summary["epochs_run"] == 1 and summary["model"] == name
+    model = keras.models.load_model(cache / name / "model.keras")
+    assert model.predict(np.zeros((2, 16, 16, 3), np.uint8), verbose=0).shape == (2, 3)

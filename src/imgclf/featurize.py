@@ -59,8 +59,13 @@ def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str
     return time.perf_counter() - start
 
 
-def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -> dict:
-    """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return the manifest."""
+def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -> tuple[dict, dict]:
+    """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return (manifest, timing).
+
+    The manifest goes into the DVC output and holds only what the embeddings are a
+    function of; the timing is kept apart so a rerun that yields the same vectors
+    leaves the output's hash, and so every later stage, untouched.
+    """
     import keras
 
     from .hardware import native_bfloat16
@@ -87,7 +92,7 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -
         out_array.flush()
         counts[split] = len(images[split])
     total = sum(counts.values())
-    return {
+    manifest = {
         "backbone": features.backbone,
         "keras_application": BACKBONES[features.backbone].constructor,
         "weights": features.weights,
@@ -100,6 +105,6 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -
         "embedding_dim": dim,
         "dtype": "float16",
         "count": counts,
-        "seconds": round(seconds, 3),
-        "images_per_second": round(total / seconds, 2) if seconds else None,
     }
+    timing = {"seconds": round(seconds, 3), "images": total, "images_per_second": round(total / seconds, 2) if seconds else None}
+    return manifest, timing

@@ -1,7 +1,8 @@
 """The one module that writes to disk: everything lands under a temporary name first.
 
-A stage killed half-way leaves only a hidden ``.<name>.tmp-*`` sibling, never a
-file or folder that DVC would take for a finished output.
+A stage killed half-way leaves only a hidden ``.<name>.tmp-<pid>-*`` sibling,
+never a file or folder that DVC would take for a finished output; the next
+write of the same output removes such leftovers of processes that are gone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,12 +30,43 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete ``.<name>.tmp-*`` siblings of ``path`` left by killed processes; return what was removed.
+
+    A temporary name carries its writer's pid; one whose process still runs is
+    left alone. Names without a pid come from older versions and are stale.
+    """
+    removed = []
+    for candidate in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = candidate.name[len(f".{path.name}.tmp-") :].split("-", 1)[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid))):
+            continue
+        _remove(candidate)
+        removed.append(candidate)
+    return removed
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}.tmp-{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    remove_stale_temporaries(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), dir=path.parent))
     try:
         yield tmp
     except BaseException:
@@ -48,7 +81,8 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the same folder, renamed onto ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent, suffix=path.suffix)
+    remove_stale_temporaries(path)
+    fd, name = tempfile.mkstemp(prefix=_prefix(path), dir=path.parent, suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -134,6 +168,47 @@ def copy_tree(src: str | Path, dst: str | Path) -> None:
 
 def remove_tree(path: str | Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+# The fixed time written into reproducible archives (zip's epoch), as SOURCE_DATE_EPOCH tools do.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _renumber_shared_objects(node: Any, ids: dict) -> Any:
+    """Replace Keras' ``shared_object_id`` values (memory addresses) by 0, 1, ... in order of appearance."""
+    if isinstance(node, dict):
+        return {
+            k: ids.setdefault(v, len(ids)) if k == "shared_object_id" else _renumber_shared_objects(v, ids)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_renumber_shared_objects(v, ids) for v in node]
+    return node
+
+
+def normalize_keras_archive(path: str | Path) -> None:
+    """Make a ``.keras`` file a function of its model only: fixed entry times, no save date, stable ids.
+
+    Keras stamps each save with the time (``metadata.json``'s ``date_saved`` and the
+    zip entries' dates) and names objects shared between layers by their memory
+    address, so the same weights saved twice hash differently and DVC would rerun
+    every later stage. Renumbering the ids keeps which objects are shared.
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta["date_saved"] = "1980-01-01@00:00:00"
+                data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared_objects(json.loads(data), {})).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)
 
 
 def save_arrays(path: str | Path, arrays) -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 from .errors import PipelineError
 
 EVAL_FILE = "metrics/eval.json"
+TIMING_FILE = "metrics/train.json"  # training wall time and images/s, written by the train stage
 RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "sam_rho")
 COLUMNS = [
     "rank", "name", "rev", "model", "top1", "top5", "macro_f1", "params", "epochs_run", "train_seconds",
@@ -68,12 +69,14 @@ def rows(records: list) -> pd.DataFrame:
     """One row per commit or experiment that has test metrics."""
     found, seen = [], set()
     for name, rev, data in _entries(records):
-        metrics = ((data or {}).get("metrics") or {}).get(EVAL_FILE, {}).get("data")
+        files = (data or {}).get("metrics") or {}
+        metrics = files.get(EVAL_FILE, {}).get("data")
         if not metrics or rev in seen:
             continue
         seen.add(rev)
         params = ((data.get("params") or {}).get("params.yaml") or {}).get("data", {})
         train, run = metrics.get("train", {}), metrics.get("run", {})
+        timing = files.get(TIMING_FILE, {}).get("data") or train  # older runs kept it in eval.json
         model = run.get("model") or train.get("model") or params.get("model")
         found.append(
             {
@@ -85,8 +88,8 @@ def rows(records: list) -> pd.DataFrame:
                 "macro_f1": metrics.get("macro_f1"),
                 "params": train.get("params"),
                 "epochs_run": train.get("epochs_run"),
-                "train_seconds": train.get("seconds"),
-                "images_per_second": train.get("images_per_second"),
+                "train_seconds": timing.get("seconds"),
+                "images_per_second": timing.get("images_per_second"),
                 "backend": run.get("backend"),
                 "device": run.get("device"),
                 "precision": run.get("precision"),

@@ -14,17 +14,19 @@ from .batches import Batches
 from .distribution import placement, scaled
 from .errors import ParamsError
 from .heads import build_head, embedding_stats
-from .io import atomic_file, read_json
+from .io import atomic_file, normalize_keras_archive, read_json
 from .params import Params
 from .training import FitResult, apply_precision, fit_classifier
 
 
 def save_model(model: keras.Model, path: Path) -> None:
     """The architecture and weights, for inference: an uncompiled view of ``model`` saves no optimizer
-    state (half the file for Adam), which the epoch checkpoints keep instead."""
+    state (half the file for Adam), which the epoch checkpoints keep instead. The file is made
+    byte-reproducible, so the same weights give the same DVC hash."""
     inference = keras.Model(model.inputs, model.outputs, name=model.name)
     with atomic_file(path) as tmp:
         inference.save(tmp)
+        normalize_keras_archive(tmp)
 
 
 def trainable_count(model: keras.Model) -> int:
@@ -32,6 +34,7 @@ def trainable_count(model: keras.Model) -> int:
 
 
 def summary(model: keras.Model, name: str, kind: str, result: FitResult, n_train: int, n_val: int, **extra) -> dict:
+    """train.json's content, plus a ``timing`` entry the stage writes elsewhere (see ``FitResult.timing``)."""
     return {
         "model": name,
         "input": kind,
@@ -39,8 +42,9 @@ def summary(model: keras.Model, name: str, kind: str, result: FitResult, n_train
         "trainable_params": trainable_count(model),
         "train_images": n_train,
         "val_images": n_val,
-        **vars(result),
+        **result.outcome(),
         **extra,
+        "timing": result.timing(),
     }
 
 
@@ -205,7 +209,7 @@ def train_finetune(params: Params, split_dir: Path, features_dir: Path, out: Pat
             model, recipe, params.train, train, val, out / "live", "models.finetune", _phase(checkpoints, "main")
         )
     save_model(model, out / "model.keras")
-    return summary(
+    report = summary(
         model,
         "finetune",
         "images",
@@ -215,8 +219,10 @@ def train_finetune(params: Params, split_dir: Path, features_dir: Path, out: Pat
         precision=policy,
         **_placed(place, recipe),
         backbone=manifest["backbone"],
-        head_phase=vars(head_result),
+        head_phase=head_result.outcome(),
     )
+    report["timing"]["head_phase"] = head_result.timing()
+    return report
 
 
 # ---------------------------------------------------------------- from scratch
