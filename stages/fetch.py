@@ -1,7 +1,7 @@
 """fetch: the dataset named by data.dataset as uint8 arrays, labels and classes.json."""
 
-from imgclf.cli import paths, run_stage
-from imgclf.io import atomic_dir, write_json
+from imgclf.cli import paths, run_stage, stage_output, warn
+from imgclf.io import write_json
 from imgclf.params import load_params
 from imgclf.sources import fetch
 
@@ -9,9 +9,11 @@ from imgclf.sources import fetch
 def main() -> None:
     args = paths(__doc__, "out")
     params = load_params()
-    with atomic_dir(args.out) as tmp:
+    with stage_output(args.out, params) as tmp:
         report = fetch(params.data, params.seed, tmp)
         write_json(tmp / "report.json", report)
+    for message in report["warnings"]:
+        warn(message)
     print(f"fetch: {report['dataset']}: {report['train']} train, {report['test']} test images -> {args.out}")
 
 
