@@ -16,7 +16,7 @@ import yaml
 
 from fakes import REPO
 
-STAGES = ("fetch", "split", "featurize", "train", "evaluate")
+STAGES = ("validate", "fetch", "split", "featurize", "train", "evaluate")
 BIN = Path(sys.executable).parent
 
 
@@ -56,6 +56,13 @@ def clone(root: Path, data_changes: dict | None = None) -> Path:
     return root
 
 
+def tiny(root: Path) -> Path:
+    """A fresh clone on 12 training images per class of the default data, prepared up to featurize."""
+    clone(root, {"limit_per_class": 12, "test_limit_per_class": 3, "val_fraction": 0.25})
+    run(root, "dvc", "repro", "featurize")
+    return root
+
+
 def start(root: Path, *cmd: str) -> subprocess.Popen:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "IMGCLF_NO_PROGRESS": "1"}
     return subprocess.Popen(
@@ -69,7 +76,7 @@ def interrupt_after_epoch(root: Path, cmd: list[str], epoch: int, sig: int) -> t
     process = start(root, *cmd)
     deadline, states = time.monotonic() + 300, []
     while time.monotonic() < deadline and process.poll() is None:
-        states = list((root / "checkpoints").glob("*/main/state.json"))
+        states = list((root / "checkpoints").glob("*/*/state.json"))
         if states and json.loads(states[0].read_text())["epoch"] >= epoch:
             os.killpg(process.pid, sig)
             break

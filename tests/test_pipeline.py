@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 
 from projects import STAGES, clone, metrics, ran, run
 
@@ -16,6 +17,11 @@ def project(tmp_path_factory):
     return root, run(root, "dvc", "repro")
 
 
+def lock_hashes(root) -> dict:
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
 def test_repro_runs_every_stage_and_writes_metrics(project):
     root, first = project
     assert ran(first) == list(STAGES)
@@ -26,34 +32,78 @@ def test_repro_runs_every_stage_and_writes_metrics(project):
         assert (root / "metrics" / name).stat().st_size > 0
     manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
     assert manifest["backbone"] == "resnet50" and manifest["run"]["backend"] == "tensorflow"
+    assert json.loads((root / "metrics" / "train.json").read_text())["images_per_second"] > 0
 
 
-def test_second_repro_runs_nothing(project):
+def test_second_repro_runs_only_the_check(project):
     root, _ = project
-    assert ran(run(root, "dvc", "repro")) == []
+    assert ran(run(root, "dvc", "repro")) == ["validate"]
 
 
-def test_same_params_and_seed_give_the_same_metrics(project):
+def test_a_forced_rerun_gives_the_same_model_file_and_metrics(project):
+    """Same params and seed: the same model.keras, byte for byte, and the same metrics; timings kept apart.
+    (tests/test_featurize.py shows the same for the embeddings and their manifest.)"""
     root, _ = project
-    before = metrics(root)
+    before, hashes = metrics(root), lock_hashes(root)
     result = run(root, "dvc", "repro", "--force", "--downstream", "train")
     assert ran(result) == ["train", "evaluate"]
     after = metrics(root)
     for key in ("top1", "top5", "macro_f1", "log_loss"):
         assert after[key] == before[key], key
+    assert lock_hashes(root)["data/train"] == hashes["data/train"]
+    assert ran(run(root, "dvc", "repro")) == ["validate"]
 
 
-def test_head_param_reruns_only_train_and_evaluate(project):
+@pytest.mark.parametrize(
+    "key, value, invalidated",
+    [
+        ("models.head.epochs", 3, ["train"]),
+        ("models.resnext.epochs", 3, []),  # not the selected model: its recipe is not a dependency
+        ("features.image_size", 40, ["featurize"]),  # then train and evaluate, through data/features
+        ("data.val_fraction", 0.2, ["split"]),
+        ("seed", 1, ["fetch", "split", "featurize", "train"]),
+    ],
+)
+def test_a_param_change_invalidates_exactly_the_stages_that_read_it(project, key, value, invalidated):
     root, _ = project
-    result = run(root, "dvc", "exp", "run", "-S", "models.head.epochs=3")
-    assert ran(result) == ["train", "evaluate"]
-    assert metrics(root)["train"]["epochs_run"] == 3
+    params = root / "params.yaml"
+    original = params.read_text()
+    raw = yaml.safe_load(original)
+    section = raw
+    for part in key.split(".")[:-1]:
+        section = section[part]
+    section[key.split(".")[-1]] = value
+    try:
+        params.write_text(yaml.safe_dump(raw, sort_keys=False))
+        status = json.loads(run(root, "dvc", "status", "--json").stdout)
+    finally:
+        params.write_text(original)
+    assert sorted(name for name in status if name != "validate") == sorted(invalidated)
 
 
-def test_features_param_reruns_featurize_train_and_evaluate(project):
+def test_a_mistyped_key_anywhere_fails_dvc_repro_with_one_line(project):
     root, _ = project
-    result = run(root, "dvc", "exp", "run", "-S", "features.image_size=40")
-    assert ran(result) == ["featurize", "train", "evaluate"]
+    params = root / "params.yaml"
+    original = params.read_text()
+    try:
+        params.write_text(original + "learning_rat: 0.01\n")
+        result = run(root, "dvc", "repro", check=False)
+    finally:
+        params.write_text(original)
+    assert result.returncode != 0
+    assert "error: params.yaml: unknown key 'learning_rat'; allowed keys under the top level: seed, data" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_unknown_model_name_fails_with_the_list_of_models(project):
+    root, _ = project
+    try:
+        result = run(root, "dvc", "exp", "run", "-S", "model=resnxt", check=False)
+    finally:
+        run(root, "git", "checkout", "params.yaml")  # a failed `dvc exp run -S` leaves its change behind
+    assert result.returncode != 0
+    assert "error: params.yaml: model must be one of 'linear_probe', 'head', " in result.stderr
+    assert "got 'resnxt'" in result.stderr
 
 
 def test_bad_param_fails_before_any_work_with_one_line(project):
