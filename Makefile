@@ -1,5 +1,5 @@
 # make run   - create .venv, install the pinned dependencies, run the pipeline (dvc repro)
-# make test  - the whole test suite (what CI runs)
+# make test  - lint and format check (ruff), then the whole test suite (what CI runs)
 # make bench - the benchmark suite (timings; minutes)
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test bench clean
+.PHONY: install run lint test bench clean
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,12 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	dvc repro
 
+lint: install
+	ruff check .
+	ruff format --check .
+
 # Two workers, one test file each at a time: the end-to-end files run side by side.
-test: install
+test: lint
 	python -m pytest -n 2 --dist loadfile
 
 bench: install

@@ -16,16 +16,11 @@ CIFAR10 = SHARED / "datasets" / "cifar10-jpg.tar.gz"
 
 
 def _featurizer(params, policy: str):
-    import keras
+    from imgclf.features.featurize import build_featurizer
+    from imgclf.runtime import keras_state
 
-    from imgclf.featurize import build_featurizer
-
-    keras.config.set_dtype_policy(policy)
-    try:
-        keras.utils.set_random_seed(0)
+    with keras_state(0, policy):
         return build_featurizer(params, (32, 32, 3), None if params.weights == "none" else params.weights)
-    finally:
-        keras.config.set_dtype_policy("float32")
 
 
 def speed(repeats: int = 3) -> dict:
@@ -33,7 +28,9 @@ def speed(repeats: int = 3) -> dict:
     params = FeaturesParams(backbone="resnet50", weights="none", image_size=224, batch_size=32)
     models = {p: _featurizer(params, p) for p in ("float32", "mixed_bfloat16")}
     images = random_images(32, 32)
-    times = interleaved({p: (lambda m=m: m.predict(images, batch_size=32, verbose=0)) for p, m in models.items()}, repeats)
+    times = interleaved(
+        {p: (lambda m=m: m.predict(images, batch_size=32, verbose=0)) for p, m in models.items()}, repeats
+    )
     f32, bf16 = (np.asarray(m.predict(images, verbose=0), np.float32) for m in models.values())
     return {
         "float32_images_per_s": round(32 / times["float32"], 2),
@@ -52,25 +49,30 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
     """
     if raw is None or not MOBILENET_025.exists():
         return {"skipped": f"needs the CIFAR-10 JPEGs and {MOBILENET_025}"}
-    from imgclf.arrays import read_embeddings
-    from imgclf.featurize import featurize
-    from imgclf.inference import predict
+    from imgclf.data.arrays import read_embeddings
+    from imgclf.data.split import split_dataset
+    from imgclf.evaluation.inference import predict
+    from imgclf.features.featurize import POLICIES, featurize
     from imgclf.io import write_json
     from imgclf.params import Params
-    from imgclf.split import split_dataset
-    from imgclf.trainers import train
+    from imgclf.runtime import keras_state
+    from imgclf.training.trainers import train
 
     split = tmp / "split"
     split_dataset(raw, split, val_fraction=0.2, limit=per_class, test_limit=test_per_class, seed=0)
     result = {}
     for precision in ("float32", "bfloat16"):
-        features = FeaturesParams(backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128,
-                                  precision=precision)
-        _, timing = featurize(split, tmp / precision, features, seed=0)
+        features = FeaturesParams(
+            backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128, precision=precision
+        )
+        with keras_state(0, POLICIES[precision]):
+            _, timing = featurize(split, tmp / precision, features)
         result[f"{precision}_featurize_images_per_s"] = timing["images_per_second"]
         for model in ("linear_probe", "head"):
             out = tmp / f"{model}_{precision}"
-            write_json(out / "train.json", train(dataclasses.replace(Params(), model=model), split, tmp / precision, out))
+            with keras_state(0):
+                summary = train(dataclasses.replace(Params(), model=model), split, tmp / precision, out)
+            write_json(out / "train.json", summary)
             labels, logits = predict(out, split, tmp / precision)
             result[f"{model}_{precision}_top1"] = round(float((logits.argmax(1) == labels).mean()), 4)
     result["train_images"] = len(read_embeddings(tmp / "float32", split, "train")[1])

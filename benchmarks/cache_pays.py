@@ -30,17 +30,18 @@ def _fit(model, x, y, xv, yv):
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
     timer = Timer()
-    history = model.fit(x, y, validation_data=(xv, yv), batch_size=32, epochs=EPOCHS, shuffle=False, verbose=0,
-                        callbacks=[timer])
+    history = model.fit(
+        x, y, validation_data=(xv, yv), batch_size=32, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=[timer]
+    )
     return statistics.median(timer.times[1:]), float(history.history["val_accuracy"][-1])
 
 
 def run(size: int) -> dict:
     """Digits at ``size`` px through a random ResNet50: epoch seconds and val accuracy after 3 epochs, both ways."""
-    from imgclf.featurize import build_featurizer
-    from imgclf.heads import build_head, embedding_stats
+    from imgclf.data.digits import digits_images
+    from imgclf.features.featurize import build_featurizer
+    from imgclf.models.head import build_head, embedding_stats
     from imgclf.params import FeaturesParams
-    from imgclf.sources.digits import digits_images
 
     n_train, n_val = N_TRAIN[size]
     images, labels = digits_images(32)
@@ -56,10 +57,11 @@ def run(size: int) -> dict:
     def head():
         return build_head(2048, 10, [512], 0.3, mean, var, seed=0)
 
-    cache_epoch, cache_acc = _fit(head(), cached[:n_train], y[:n_train], cached[n_train:], y[n_train:n_train + n_val])
+    cache_epoch, cache_acc = _fit(head(), cached[:n_train], y[:n_train], cached[n_train:], y[n_train : n_train + n_val])
     frozen = keras.Model(featurizer.input, head()(featurizer.output))  # the backbone stays frozen, inference-mode BN
-    image_epoch, image_acc = _fit(frozen, images[:n_train], y[:n_train], images[n_train:n_train + n_val],
-                                  y[n_train:n_train + n_val])
+    image_epoch, image_acc = _fit(
+        frozen, images[:n_train], y[:n_train], images[n_train : n_train + n_val], y[n_train : n_train + n_val]
+    )
     return {
         "image_size": size,
         "train_images": n_train,

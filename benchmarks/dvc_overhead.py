@@ -15,9 +15,15 @@ BIN = Path(sys.executable).parent
 
 
 def _run(root: Path, *cmd: str) -> float:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "IMGCLF_NO_PROGRESS": "1",
-           "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.org", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@example.org"}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "IMGCLF_NO_PROGRESS": "1",
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@example.org",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@example.org",
+    }
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -36,7 +42,9 @@ def run(root: Path) -> dict:
     _run(root, "git", "commit", "-qm", "bench")
     first = _run(root, "dvc", "repro")
     noop = statistics.median(_run(root, "dvc", "repro") for _ in range(3))
-    head = statistics.median(_run(root, "dvc", "exp", "run", "-S", f"models.head.epochs={e}") for e in (5, 6, 7))  # new values: no run-cache hit
+    head = statistics.median(
+        _run(root, "dvc", "exp", "run", "-S", f"models.head.epochs={e}") for e in (5, 6, 7)
+    )  # new values: no run-cache hit
     keras_import = statistics.median(_run(root, sys.executable, "-c", "import keras") for _ in range(3))
     return {
         "first_repro_s": round(first, 1),

@@ -11,7 +11,7 @@ SIZES = {32: 1024, 96: 192, 224: 64}  # image side -> images per timing, a few s
 
 def run(peaks: dict[str, float | None], repeats: int = 3) -> list[dict]:
     """``peaks``: float32 FLOP/s ceilings to report the achieved fraction of (measured GEMM, theoretical)."""
-    from imgclf.featurize import build_featurizer, embed
+    from imgclf.features.featurize import build_featurizer, embed
     from imgclf.params import FeaturesParams
 
     rows = []
@@ -20,10 +20,15 @@ def run(peaks: dict[str, float | None], repeats: int = 3) -> list[dict]:
         model = build_featurizer(params, (32, 32, 3), None)
         images = random_images(n, 32)
         out = np.zeros((n, 2048), np.float16)
+        batch = params.batch_size
         times = interleaved(
             {
-                "stage": lambda: embed(model, images, out, params.batch_size, "bench"),
-                "predict": lambda: model.predict(images, batch_size=params.batch_size, verbose=0),
+                "stage": lambda model=model, images=images, out=out, batch=batch: embed(
+                    model, images, out, batch, "bench"
+                ),
+                "predict": lambda model=model, images=images, batch=batch: model.predict(
+                    images, batch_size=batch, verbose=0
+                ),
             },
             repeats=repeats,
         )

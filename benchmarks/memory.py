@@ -22,7 +22,10 @@ def _stage(root: Path, script: str, *args: str) -> tuple[float, float]:
     start = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-f", "%M", sys.executable, str(REPO / "stages" / script), *args],
-        cwd=root, capture_output=True, text=True, env={**os.environ, "IMGCLF_NO_PROGRESS": "1"},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "IMGCLF_NO_PROGRESS": "1"},
     )
     if done.returncode != 0:
         raise RuntimeError(f"{script} failed: {done.stderr[-2000:]}")
@@ -43,7 +46,7 @@ def run(root: Path) -> dict:
     for stage, args in (
         ("fetch.py", ("--out", "data/raw")),
         ("split.py", ("--raw", "data/raw", "--out", "data/split")),
-        ("featurize.py", ("--split", "data/split", "--out", "data/features")),
+        ("featurize.py", ("--split", "data/split", "--out", "data/features", "--timing", "data/featurize.json")),
     ):
         peak, seconds = _stage(root, stage, *args)
         rows[stage.removesuffix(".py")] = {"peak_rss_gb": round(peak, 3), "seconds": round(seconds, 1)}

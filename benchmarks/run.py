@@ -50,29 +50,73 @@ def table(results: dict) -> str:
 
     r = results
     if isinstance(r.get("featurize"), list):
-        add("1. featurize stage vs plain predict (ResNet50)", r["featurize"],
-            ["image_size", "stage_images_per_s", "predict_images_per_s", "ratio", "target", "met", "gmacs_per_image",
-             "achieved_gflops", "fraction_of_gemm_peak", "fraction_of_theoretical_peak"])
-    for key, title in (("bfloat16_speed", "2a. bfloat16 vs float32 featurize (ResNet50 @224)"),
-                       ("bfloat16_accuracy", "2b. head top-1 from float32 vs bfloat16 embeddings")):
+        add(
+            "1. featurize stage vs plain predict (ResNet50)",
+            r["featurize"],
+            [
+                "image_size",
+                "stage_images_per_s",
+                "predict_images_per_s",
+                "ratio",
+                "target",
+                "met",
+                "gmacs_per_image",
+                "achieved_gflops",
+                "fraction_of_gemm_peak",
+                "fraction_of_theoretical_peak",
+            ],
+        )
+    for key, title in (
+        ("bfloat16_speed", "2a. bfloat16 vs float32 featurize (ResNet50 @224)"),
+        ("bfloat16_accuracy", "2b. head top-1 from float32 vs bfloat16 embeddings"),
+    ):
         add(title, r.get(key, {}), list(r.get(key, {}).keys()))
     if isinstance(r.get("cache"), list):
-        add("3. head epoch on the cache vs through the frozen backbone", r["cache"],
-            ["image_size", "cached_epoch_s", "through_backbone_epoch_s", "ratio", "target", "met",
-             "cached_val_accuracy", "through_backbone_val_accuracy"])
+        add(
+            "3. head epoch on the cache vs through the frozen backbone",
+            r["cache"],
+            [
+                "image_size",
+                "cached_epoch_s",
+                "through_backbone_epoch_s",
+                "ratio",
+                "target",
+                "met",
+                "cached_val_accuracy",
+                "through_backbone_val_accuracy",
+            ],
+        )
     if isinstance(r.get("training"), list):
-        add("4. training throughput, batch 128", r["training"],
-            ["model", "input", "params", "images_per_s", "fit_images_per_s", "fit_over_train_on_batch",
-             "grouped_conv_speedup_vs_native"])
+        add(
+            "4. training throughput, batch 128",
+            r["training"],
+            [
+                "model",
+                "input",
+                "params",
+                "images_per_s",
+                "fit_images_per_s",
+                "fit_over_train_on_batch",
+                "grouped_conv_speedup_vs_native",
+            ],
+        )
     if isinstance(r.get("input_pipeline"), list):
-        add("5. input pipeline (load + augment) vs model step", r["input_pipeline"],
-            ["model", "pipeline_images_per_s", "model_images_per_s", "ratio", "target", "met"])
+        add(
+            "5. input pipeline (load + augment) vs model step",
+            r["input_pipeline"],
+            ["model", "pipeline_images_per_s", "model_images_per_s", "ratio", "target", "met"],
+        )
     memory = r.get("memory", {})
     if "stages" in memory:
-        add("6. peak memory on 60,000 CIFAR-10 images", [{"stage": k, **v} for k, v in memory["stages"].items()],
-            ["stage", "peak_rss_gb", "seconds"])
-        lines.append(f"  target {memory['target']}: met={memory['met']} (float32 copy at 224 px would be "
-                     f"{memory['float32_dataset_gb_at_224px']} GB)")
+        add(
+            "6. peak memory on 60,000 CIFAR-10 images",
+            [{"stage": k, **v} for k, v in memory["stages"].items()],
+            ["stage", "peak_rss_gb", "seconds"],
+        )
+        lines.append(
+            f"  target {memory['target']}: met={memory['met']} (float32 copy at 224 px would be "
+            f"{memory['float32_dataset_gb_at_224px']} GB)"
+        )
     else:
         add("6. memory", memory, list(memory))
     add("7. DVC overhead", r.get("dvc", {}), list(r.get("dvc", {})))
@@ -111,9 +155,11 @@ def main(argv=None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     hw = results["hardware"]
-    print(f"imgclf benchmarks on {hw['device']} ({hw['cpu_count']} cores, flags {hw['cpu_flags']}), "
-          f"Keras {hw['keras']} / {hw['backend']}; float32 peak GFLOP/s {results['peak_gflops']} "
-          f"(gemm: a 2048^2 matmul; theoretical: cores x clock x FMA width)")
+    print(
+        f"imgclf benchmarks on {hw['device']} ({hw['cpu_count']} cores, flags {hw['cpu_flags']}), "
+        f"Keras {hw['keras']} / {hw['backend']}; float32 peak GFLOP/s {results['peak_gflops']} "
+        f"(gemm: a 2048^2 matmul; theoretical: cores x clock x FMA width)"
+    )
     print(table(results))
     print(f"\ntotal {results['total_seconds']} s -> {out}")
 

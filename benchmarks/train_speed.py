@@ -27,8 +27,8 @@ def _step_rate(model, x, y, steps: int = 4) -> float:
 
 def _fit_rate(model, images, labels, epochs: int = 3) -> float:
     """Images/s of ``model.fit`` over ``Batches`` (the train stage's path), median of the epochs after the first."""
-    from imgclf.batches import Batches
-    from imgclf.training import EpochTimer
+    from imgclf.training.batches import Batches
+    from imgclf.training.fit import EpochTimer
 
     timer = EpochTimer()
     model.fit(Batches(images, labels, 10, BATCH, seed=0), epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
@@ -36,7 +36,7 @@ def _fit_rate(model, images, labels, epochs: int = 3) -> float:
 
 
 def _compiled(model, recipe):
-    from imgclf.optim import add_weight_decay, make_optimizer
+    from imgclf.training.optim import add_weight_decay, make_optimizer
 
     add_weight_decay(model, recipe)
     model.compile(optimizer=make_optimizer(recipe, 100), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
@@ -45,25 +45,26 @@ def _compiled(model, recipe):
 
 def image_models() -> dict:
     """name -> (recipe, builder of the full pixels-to-logits model) for the from-scratch nets, at params defaults."""
-    from imgclf.architectures.classifier import image_classifier
+    from imgclf.models.registry import MODELS, BuildContext
     from imgclf.params import Params
-    from imgclf.trainers import build_features
 
     models = Params().models
+    context = BuildContext((32, 32, 3), num_classes=10, seed=0)
     out = {}
     for name in ("mobilenet_v1", "mobilenet_v2"):
         recipe = getattr(models, name)
-        out[name] = (recipe, lambda n=name, r=recipe: image_classifier(build_features(n, r, 32), 32, 10, r.augment, r.dropout, 0))
+        out[name] = (recipe, lambda n=name, r=recipe: MODELS[n].build(r, context))
     for impl in ("split", "native"):
         recipe = dataclasses.replace(models.resnext, grouped_conv=impl)
-        out[f"resnext_{impl}"] = (recipe, lambda r=recipe: image_classifier(build_features("resnext", r, 32), 32, 10, r.augment, 0.0, 0))
+        out[f"resnext_{impl}"] = (recipe, lambda r=recipe: MODELS["resnext"].build(r, context))
     return out
 
 
 def training_rates() -> list[dict]:
-    from imgclf.heads import build_head
+    from imgclf.features.manifest import FeatureManifest
+    from imgclf.models.finetune import finetune_backbone, finetune_model
+    from imgclf.models.head import build_head
     from imgclf.params import Params
-    from imgclf.trainers import finetune_backbone, finetune_model
 
     models = Params().models
     rng = np.random.default_rng(0)
@@ -71,20 +72,59 @@ def training_rates() -> list[dict]:
     images = random_images(BATCH, 32)
     rows = []
     head = _compiled(build_head(2048, 10, [512], 0.3, np.zeros(2048), np.ones(2048), 0), models.head)
-    rows.append({"model": "head", "input": "2048-d embeddings", "images_per_s": round(_step_rate(head, rng.normal(size=(BATCH, 2048)).astype("float32"), y), 1)})
-    manifest = {"backbone": "resnet50", "weights": "none", "alpha": 1.0, "image_size": 32}
+    rows.append(
+        {
+            "model": "head",
+            "input": "2048-d embeddings",
+            "images_per_s": round(_step_rate(head, rng.normal(size=(BATCH, 2048)).astype("float32"), y), 1),
+        }
+    )
+    manifest = FeatureManifest(
+        backbone="resnet50",
+        keras_application="ResNet50",
+        weights="none",
+        weights_sha256=None,
+        alpha=1.0,
+        image_size=32,
+        input_image_size=32,
+        preprocessing="caffe",
+        precision="float32",
+        embedding_dim=2048,
+        dtype="float16",
+        count={},
+    )
     keras.utils.set_random_seed(0)
-    tuned = finetune_model(manifest, finetune_backbone(manifest, models.finetune.fine_tune_at),
-                           keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]), 32, models.finetune.augment, 0)
-    rows.append({"model": "finetune", "input": "32 px, ResNet50 from conv5", "params": tuned.count_params(),
-                 "images_per_s": round(_step_rate(_compiled(tuned, models.finetune), images, y), 1)})
+    tuned = finetune_model(
+        manifest,
+        finetune_backbone(manifest, models.finetune.fine_tune_at),
+        keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]),
+        32,
+        models.finetune.augment,
+        0,
+    )
+    rows.append(
+        {
+            "model": "finetune",
+            "input": "32 px, ResNet50 from conv5",
+            "params": tuned.count_params(),
+            "images_per_s": round(_step_rate(_compiled(tuned, models.finetune), images, y), 1),
+        }
+    )
     for name, (recipe, build) in image_models().items():
         model = _compiled(build(), recipe)
-        rows.append({"model": name, "input": "32 px", "params": model.count_params(),
-                     "images_per_s": round(_step_rate(model, images, y), 1)})
+        rows.append(
+            {
+                "model": name,
+                "input": "32 px",
+                "params": model.count_params(),
+                "images_per_s": round(_step_rate(model, images, y), 1),
+            }
+        )
         if name == "mobilenet_v1":  # the same steps driven by model.fit, as the train stage does
             fit = _fit_rate(model, random_images(6 * BATCH, 32), np.arange(6 * BATCH) % 10)
-            rows[-1].update(fit_images_per_s=round(fit, 1), fit_over_train_on_batch=round(fit / rows[-1]["images_per_s"], 2))
+            rows[-1].update(
+                fit_images_per_s=round(fit, 1), fit_over_train_on_batch=round(fit / rows[-1]["images_per_s"], 2)
+            )
     by_name = {r["model"]: r for r in rows}
     split, native = by_name["resnext_split"], by_name["resnext_native"]
     split["grouped_conv_speedup_vs_native"] = round(split["images_per_s"] / native["images_per_s"], 2)
@@ -98,7 +138,11 @@ def linear_probe_rate() -> dict:
     x, y = rng.normal(size=(5000, 256)), rng.integers(0, 10, 5000)
     start = time.perf_counter()
     LogisticRegression(C=0.1, max_iter=1000).fit(x, y)
-    return {"model": "linear_probe", "input": "256-d embeddings, one C", "images_per_s": round(5000 / (time.perf_counter() - start), 1)}
+    return {
+        "model": "linear_probe",
+        "input": "256-d embeddings, one C",
+        "images_per_s": round(5000 / (time.perf_counter() - start), 1),
+    }
 
 
 def input_pipeline(rates: list[dict], tmp) -> list[dict]:
@@ -107,9 +151,9 @@ def input_pipeline(rates: list[dict], tmp) -> list[dict]:
     The augmentation runs compiled, as in training: inside a model whose only other
     layers are a pooling and a 10-way Dense, trained one batch at a time.
     """
-    from imgclf.architectures.classifier import augmentation
-    from imgclf.batches import Batches
     from imgclf.io import load_array, save_array
+    from imgclf.models.classifier import augmentation
+    from imgclf.training.batches import Batches
 
     rows = []
     save_array(tmp / "images.npy", random_images(2048, 32))
@@ -119,13 +163,17 @@ def input_pipeline(rates: list[dict], tmp) -> list[dict]:
             continue
         recipe = image_models()[row["model"]][0]
         probe = keras.Sequential(
-            [keras.Input((32, 32, 3)), augmentation(recipe.augment, 32, 0), keras.layers.GlobalAveragePooling2D(),
-             keras.layers.Dense(10)]
+            [
+                keras.Input((32, 32, 3)),
+                augmentation(recipe.augment, 32, 0),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(10),
+            ]
         )
         probe.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
         batches = Batches(images, labels, 10, BATCH, seed=0, mixup=recipe.augment.mixup_alpha)
 
-        def one_pass():
+        def one_pass(probe=probe, batches=batches):
             for i in range(len(batches)):
                 probe.train_on_batch(*batches[i])
 

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from imgclf.arrays import read_classes
-from imgclf.cli import paths, run_stage
-from imgclf.evaluation import classification_metrics, confusion_pairs, per_class_table, softmax
+from imgclf.data.arrays import read_classes
+from imgclf.evaluation.metrics import classification_metrics, confusion_pairs, per_class_table, softmax
+from imgclf.evaluation.reports import check_classes, history_table, run_record, train_record
 from imgclf.io import read_json, write_json, write_table
 from imgclf.params import load_params
-from imgclf.reports import check_classes, history_table, run_record, train_record
+from imgclf.stage import paths, run_stage
 
 
 def main() -> None:
@@ -16,7 +16,7 @@ def main() -> None:
     classes = read_classes(args.split)
     summary = read_json(Path(args.train) / "train.json")
     check_classes(summary, classes, Path(args.train), Path(args.split))
-    from imgclf.inference import predict
+    from imgclf.evaluation.inference import predict
 
     out = Path(args.out)
     labels, logits = predict(args.train, args.split, args.features)

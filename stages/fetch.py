@@ -1,9 +1,9 @@
 """fetch: the dataset named by data.dataset as uint8 arrays, labels and classes.json."""
 
-from imgclf.cli import paths, run_stage, stage_output, warn
+from imgclf.data.sources import fetch
 from imgclf.io import write_json
 from imgclf.params import load_params
-from imgclf.sources import fetch
+from imgclf.stage import paths, run_stage, stage_output, warn
 
 
 def main() -> None:

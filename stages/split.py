@@ -1,16 +1,16 @@
 """split: stratified, seeded train/validation split; the test set passes through untouched."""
 
-from imgclf.cli import paths, run_stage
-from imgclf.io import atomic_dir, write_json
+from imgclf.data.split import describe_dataset, split_dataset
+from imgclf.io import write_json
 from imgclf.params import load_params
-from imgclf.split import describe_dataset, split_dataset
+from imgclf.stage import paths, run_stage, stage_output
 
 
 def main() -> None:
     args = paths(__doc__, "raw", "out")
     params = load_params()
     data = params.data
-    with atomic_dir(args.out) as tmp:
+    with stage_output(args.out, params) as tmp:
         counts = split_dataset(
             args.raw,
             tmp,

@@ -5,10 +5,10 @@ a mistyped key anywhere in params.yaml fails here even when no stage reads it,
 and fetch reruns when the files behind data.path change.
 """
 
-from imgclf.cli import paths, run_stage
+from imgclf.data.fingerprint import source_fingerprint
 from imgclf.io import write_json
 from imgclf.params import load_params
-from imgclf.sources.fingerprint import source_fingerprint
+from imgclf.stage import paths, run_stage
 
 
 def main() -> None:

@@ -7,9 +7,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("IMGCLF_NO_PROGRESS", "1")
 
-import pytest  # noqa: E402
+import pytest
 
-from fakes import FileServer  # noqa: E402
+from fakes import FileServer
 
 
 @pytest.fixture(autouse=True)

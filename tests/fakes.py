@@ -170,3 +170,24 @@ class FileServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# --------------------------------------------------------- embedding caches
+
+
+def featurized(
+    root: Path, features, seed: int, size: int = 24, counts=(("train", 24), ("val", 8), ("test", 8))
+) -> Path:
+    """A split of random two-class images under ``root/split`` and its embedding cache under ``root/features``."""
+    from imgclf.data.arrays import write_classes, write_subset
+    from imgclf.features.featurize import featurize
+    from imgclf.runtime import keras_state
+
+    rng = np.random.default_rng(0)
+    for split, n in counts:
+        write_subset(root / "split", split, rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), np.arange(n) % 2)
+    write_classes(root / "split", ["a", "b"])
+    with keras_state(seed):
+        manifest, _ = featurize(root / "split", root / "features", features)
+    manifest.save(root / "features")
+    return root

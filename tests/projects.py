@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,12 @@ BIN = Path(sys.executable).parent
 
 def run(root: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "IMGCLF_NO_PROGRESS": "1"}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
+    env.update(
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.org",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.org",
+    )
     result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -70,14 +74,22 @@ def start(root: Path, *cmd: str) -> subprocess.Popen:
     )
 
 
+def _epoch(state: Path) -> int:
+    """The epoch a checkpoint holds; 0 if the next save has just removed it."""
+    try:
+        return json.loads(state.read_text())["epoch"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+
+
 def interrupt_after_epoch(root: Path, cmd: list[str], epoch: int, sig: int) -> tuple[int, str, str]:
     """Run ``cmd``; send ``sig`` to all of it (dvc and the stage) once epoch ``epoch`` is checkpointed."""
     shutil.rmtree(root / "checkpoints", ignore_errors=True)
     process = start(root, *cmd)
     deadline, states = time.monotonic() + 300, []
     while time.monotonic() < deadline and process.poll() is None:
-        states = list((root / "checkpoints").glob("*/*/state.json"))
-        if states and json.loads(states[0].read_text())["epoch"] >= epoch:
+        states = list((root / "checkpoints").glob("*/*/epoch-*/state.json"))
+        if states and max(_epoch(p) for p in states) >= epoch:
             os.killpg(process.pid, sig)
             break
         time.sleep(0.02)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from imgclf.io import atomic_dir, atomic_file, load_array, new_array, read_json, write_json
 from imgclf.errors import DataError
+from imgclf.io import atomic_dir, atomic_file, load_array, new_array, read_json, write_json
 
 
 def test_atomic_dir_replaces_only_on_success(tmp_path):
@@ -18,20 +18,18 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
 
 def test_atomic_dir_leaves_nothing_behind_on_failure(tmp_path):
     out = tmp_path / "out"
-    with pytest.raises(RuntimeError):
-        with atomic_dir(out) as tmp:
-            (tmp / "half.npy").write_bytes(b"12")
-            raise RuntimeError("killed half-way")
+    with pytest.raises(RuntimeError), atomic_dir(out) as tmp:
+        (tmp / "half.npy").write_bytes(b"12")
+        raise RuntimeError("killed half-way")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_atomic_file_keeps_the_old_file_on_failure(tmp_path):
     path = tmp_path / "eval.json"
     write_json(path, {"top1": 0.5})
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_file(path) as tmp:
-            tmp.write_text("{partial")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_file(path) as tmp:
+        tmp.write_text("{partial")
+        raise KeyboardInterrupt
     assert read_json(path) == {"top1": 0.5}
     assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]
 

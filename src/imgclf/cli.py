@@ -1,69 +1,36 @@
-"""Entry-point plumbing for stage scripts: quiet TensorFlow, one-line errors, clean Ctrl-C."""
+"""The ``imgclf`` command: the tools around the pipeline, one subcommand each.
+
+    imgclf leaderboard [--rev REV ...] [--all-commits] [--out DIR]
+
+Errors print one line and exit 1; Ctrl-C exits 130, as in the stages.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import importlib
 import os
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
-# Must be set before TensorFlow is imported: hides its C++ start-up chatter (CUDA probing).
+# Before TensorFlow is imported: hides its C++ start-up chatter (CUDA probing).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .errors import ParamsError, PipelineError  # noqa: E402
-from .io import atomic_dir  # noqa: E402
-from .params import PARAMS_FILE, Params, load_params  # noqa: E402
+# subcommand -> (module with add_arguments(parser) and run(args), one-line help)
+COMMANDS = {
+    "leaderboard": ("imgclf.evaluation.leaderboard", "rank experiments and commits by test top-1"),
+}
 
 
-def paths(description: str, *names: str) -> argparse.Namespace:
-    """Parse ``--<name> PATH`` options; dvc.yaml is the one place the paths are written."""
-    parser = argparse.ArgumentParser(description=description)
-    for name in names:
-        parser.add_argument(f"--{name}", required=True, metavar="PATH")
-    return parser.parse_args()
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="imgclf", description=__doc__.split("\n\n")[0])
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(command)
+    return top
 
 
-def confirm_params(params: Params, path: str | Path = PARAMS_FILE) -> None:
-    """Fail if ``path`` no longer holds the params this stage ran with.
+def main(argv: list[str] | None = None) -> None:
+    from .stage import run_stage
 
-    DVC records the params it finds in params.yaml after a stage ends; a second
-    ``dvc exp run -S ...`` started meanwhile rewrites that file, and the first
-    run's outputs would be filed (in dvc.lock and the run-cache) under the
-    second run's values. Checked just before outputs are put in place.
-    """
-    try:
-        now = load_params(path)
-    except ParamsError:
-        now = None
-    if now != params:
-        raise ParamsError(
-            f"{path} changed while this stage ran (another `dvc exp run -S ...` or an edit), so its outputs "
-            "would be recorded under the wrong params; nothing was written. Run one experiment at a time per "
-            "workspace, or queue them: `dvc exp run --queue ...` then `dvc queue start`"
-        )
-
-
-@contextlib.contextmanager
-def stage_output(out: str | Path, params: Params) -> Iterator[Path]:
-    """A temporary folder that replaces ``out`` if the block succeeds and params.yaml is unchanged."""
-    with atomic_dir(out) as tmp:
-        yield tmp
-        confirm_params(params)
-
-
-def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage; a PipelineError or Ctrl-C ends it with one line on stderr, not a traceback."""
-    try:
-        main()
-    except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written to the stage's outputs", file=sys.stderr)
-        sys.exit(130)
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    args = parser().parse_args(argv)
+    run_stage(lambda: importlib.import_module(COMMANDS[args.command][0]).run(args))

@@ -72,8 +72,14 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove(path)
+    # Two renames, then the slow delete: a kill between them leaves the old output under a
+    # temporary name (cleaned up by the next write), never a half-deleted one under the real name.
+    old = Path(f"{tmp}-old")
+    if path.exists() or path.is_symlink():
+        os.replace(path, old)
     os.replace(tmp, path)
+    if old.exists() or old.is_symlink():
+        _remove(old)
 
 
 @contextlib.contextmanager
@@ -213,9 +219,8 @@ def normalize_keras_archive(path: str | Path) -> None:
 
 def save_arrays(path: str | Path, arrays) -> None:
     """A list of arrays as one .npz file, atomically."""
-    with atomic_file(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, *arrays)
+    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, *arrays)
 
 
 def load_arrays(path: str | Path) -> list[np.ndarray]:

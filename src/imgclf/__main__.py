@@ -1,0 +1,5 @@
+"""``python -m imgclf ...`` is the ``imgclf`` command."""
+
+from .cli import main
+
+main()

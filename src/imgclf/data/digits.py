@@ -1,0 +1,33 @@
+"""scikit-learn's bundled 8x8 handwritten digits as RGB images: the offline default."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits
+
+from .arrays import write_classes
+from .images import resize_rgb
+from .sources import hold_out_test
+
+if TYPE_CHECKING:
+    from ..params import DataParams
+
+
+def digits_images(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(1797, size, size, 3) uint8 images, upscaled bilinearly, and their labels 0..9."""
+    bunch = load_digits()
+    gray = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # 16 ink levels to 0..255
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    return resize_rgb(rgb, size), bunch.target.astype(np.int64)
+
+
+def fetch_digits(data: DataParams, seed: int, out: Path) -> dict:
+    images, labels = digits_images(data.image_size)
+    names = [str(d) for d in range(10)]
+    report = hold_out_test(out, images, labels, data.test_fraction, seed, names)
+    write_classes(out, names)
+    return {"dataset": "digits", "source": "sklearn.datasets.load_digits", **report}

@@ -1,0 +1,75 @@
+"""Where images come from. Each source writes fetch's layout (see ``arrays``) into a folder.
+
+Sources without a test set of their own (digits, a folder with no ``test/``)
+hold one out here, stratified and seeded, so every later stage sees the same
+train/test layout.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pathlib import Path
+
+import numpy as np
+
+from .arrays import read_classes, read_split, write_subset
+from .split import stratified_holdout
+
+if TYPE_CHECKING:
+    from ..params import DataParams
+
+
+def fetch(data: DataParams, seed: int, out: Path) -> dict:
+    """Write train/test arrays and classes.json for ``data.dataset`` into ``out``; return a report.
+
+    ``report["warnings"]`` lists what the user should know but need not stop for.
+    """
+    if data.dataset == "digits":
+        from .digits import fetch_digits
+
+        report = fetch_digits(data, seed, out)
+    elif data.dataset in ("cifar10", "cifar100"):
+        from .cifar import fetch_cifar
+
+        report = fetch_cifar(data, out)
+    else:
+        from .folder import fetch_folder
+
+        report = fetch_folder(data, seed, out)
+    return {**report, **test_coverage(out)}
+
+
+def test_coverage(out: Path) -> dict:
+    """Classes that have training images but none in the test set, as report fields and a warning."""
+    classes = read_classes(out)
+    _, test_labels = read_split(out, "test")
+    missing = [name for i, name in enumerate(classes) if i not in set(np.unique(test_labels).tolist())]
+    if not missing:
+        return {"classes_without_test_images": [], "warnings": []}
+    shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    return {
+        "classes_without_test_images": missing,
+        "warnings": [
+            f"{len(missing)} class(es) have no test images: {shown}; evaluate reports per-class figures and "
+            "macro F1 only for classes with test images"
+        ],
+    }
+
+
+def hold_out_test(
+    out: Path,
+    images: np.ndarray,
+    labels: np.ndarray,
+    fraction: float,
+    seed: int,
+    names: list[str],
+    index: np.ndarray | None = None,
+) -> dict:
+    """Write ``train`` and ``test`` from one labelled pool (only its ``index`` entries, if given)."""
+    index = np.arange(len(labels)) if index is None else np.asarray(index)
+    kept, held = stratified_holdout(labels[index], fraction, seed, what="test", names=names)
+    train, test = index[kept], index[held]
+    write_subset(out, "train", images, labels, train)
+    write_subset(out, "test", images, labels, test)
+    return {"train": int(len(train)), "test": int(len(test)), "test_held_out": fraction}

@@ -1,0 +1,94 @@
+"""Frozen ImageNet backbones from ``keras.applications`` and their weight files.
+
+``catalog`` says how each backbone's ImageNet weights expect pixels to be
+scaled; that scaling and the resize run inside the model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ParamsError
+from .catalog import BACKBONES
+
+# Where keras.applications keeps its weight files; IMGCLF_WEIGHTS_MIRROR replaces it.
+KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
+# md5 of the no-top ResNet weight files, as keras.applications publishes them (keras/src/applications/resnet.py).
+RESNET_NOTOP_MD5 = {
+    "resnet50": "4d473c1dd8becc155b73f8504c6f6626",
+    "resnet101": "88cf7a10940856eca736dc7b7e228a21",
+    "resnet152": "ee4c566cf9a93f14d82f913c2dc6dd0c",
+    "resnet50v2": "fac2f116257151a9d068a22e544a4917",
+    "resnet101v2": "c0ed64b8031c3730f411d2eb4eea35b5",
+    "resnet152v2": "ed17cf2e0169df9d443503ef94b23b33",
+}
+
+
+def imagenet_weights_file(name: str, alpha: float, image_size: int) -> tuple[str, str | None] | None:
+    """(URL, md5 or None) of the no-top ImageNet weights Keras would fetch, where known.
+
+    Known for the ResNet and MobileNet families; other backbones let Keras download
+    its own file. The same file Keras uses means the same embeddings.
+    """
+    mirror = os.environ.get("IMGCLF_WEIGHTS_MIRROR", KERAS_WEIGHTS_BASE).rstrip("/") + "/"
+    if name.startswith("resnet"):
+        return f"{mirror}resnet/{name}_weights_tf_dim_ordering_tf_kernels_notop.h5", RESNET_NOTOP_MD5[name]
+    if name == "mobilenet":
+        # Keras ships these sizes; for any other input size it loads the 224 file.
+        rows = image_size if image_size in (128, 160, 192, 224) else 224
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}.get(alpha)
+        if alpha_text is None:
+            raise ParamsError("features.alpha must be one of 0.25, 0.5, 0.75, 1.0 for ImageNet MobileNet weights")
+        return f"{mirror}mobilenet/mobilenet_{alpha_text}_{rows}_tf_no_top.h5", None
+    if name == "mobilenet_v2":
+        rows = image_size if image_size in (96, 128, 160, 192, 224) else 224
+        if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
+            raise ParamsError(
+                "features.alpha must be one of 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 for ImageNet MobileNetV2 weights"
+            )
+        return f"{mirror}mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha:g}_{rows}_no_top.h5", None
+    return None
+
+
+def resolve_weights(name: str, weights: str, alpha: float, image_size: int) -> tuple[str | None, Path | None]:
+    """(argument for the keras.applications constructor, local weights file or None)."""
+    if weights == "none":
+        return None, None
+    if weights == "imagenet":
+        known = imagenet_weights_file(name, alpha, image_size)
+        if known is None:
+            return "imagenet", None  # Keras downloads and checks it itself
+        from ..data.download import cache_dir, download
+
+        url, md5 = known
+        path = download(url, cache_dir() / "weights" / url.rsplit("/", 1)[-1], md5)
+        return str(path), path
+    path = Path(weights)
+    if not path.is_file():
+        raise ParamsError(f"features.weights: no such weights file {weights!r} (or use 'imagenet' or 'none')")
+    return str(path), path
+
+
+def preprocess_layer(mode: str):
+    """A layer that casts uint8 pixels to float32 and scales them the way ``mode`` expects."""
+    from .preprocessing import ImageNetPreprocess
+
+    return ImageNetPreprocess(mode)
+
+
+def build_backbone(name: str, weights: str | None, alpha: float, image_size: int):
+    """The headless backbone with global average pooling, input (image_size, image_size, 3) float."""
+    import keras
+
+    spec = BACKBONES[name]
+    kwargs = {"alpha": alpha} if spec.has_alpha else {}
+    if not spec.has_alpha and alpha != 1.0:
+        raise ParamsError(f"features.alpha applies to MobileNet backbones only; got {alpha:g} for {name!r}")
+    constructor = getattr(keras.applications, spec.constructor)
+    try:
+        return constructor(
+            include_top=False, weights=weights, input_shape=(image_size, image_size, 3), pooling="avg", **kwargs
+        )
+    except ValueError as exc:
+        raise ParamsError(f"features: {name} cannot be built as asked ({exc})".replace("\n", " ")) from None

@@ -1,0 +1,120 @@
+"""The embedding cache: a frozen backbone run once, in inference mode, over every split.
+
+Heads then train on these vectors instead of on images through the frozen
+backbone, which sidesteps the BatchNormalization train/inference mismatch and
+skips the backbone's cost on every epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..data.arrays import read_split
+from ..errors import DataError
+from ..io import file_digest, new_array
+from ..progress import bar
+from .backbones import build_backbone, preprocess_layer, resolve_weights
+from .catalog import BACKBONES
+from .manifest import FeatureManifest
+
+if TYPE_CHECKING:
+    from ..params import FeaturesParams
+
+SPLITS = ("train", "val", "test")
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # features.precision -> Keras dtype policy
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` is bfloat16 only on CPUs that compute it in hardware; measured slower elsewhere (docs/benchmarks.md)."""
+    from ..hardware import native_bfloat16
+
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16() else "float32"
+    return precision
+
+
+def build_featurizer(features: FeaturesParams, input_shape: tuple[int, int, int], weights_arg: str | None):
+    """uint8 images (N, H, W, 3) -> embeddings (N, D): scale, resize, frozen backbone."""
+    import keras
+
+    spec = BACKBONES[features.backbone]
+    inputs = keras.Input(input_shape, dtype="uint8", name="pixels")
+    x = preprocess_layer(spec.preprocessing)(inputs)
+    if input_shape[:2] != (features.image_size, features.image_size):
+        x = keras.layers.Resizing(features.image_size, features.image_size, name="resize")(x)
+    backbone = build_backbone(features.backbone, weights_arg, features.alpha, features.image_size)
+    backbone.trainable = False
+    outputs = backbone(x, training=False)
+    return keras.Model(inputs, outputs, name=f"{features.backbone}_featurizer")
+
+
+def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str) -> float:
+    """Write ``model(images)`` into ``out`` batch by batch; return seconds spent.
+
+    Images are read from the memory map one batch at a time, so memory stays flat
+    whatever the split size. The last batch is padded to full size so the compiled
+    predict function is traced once.
+    """
+    start = time.perf_counter()
+    with bar(len(images), desc=desc, unit="img") as progress:
+        for first in range(0, len(images), batch_size):
+            batch = np.asarray(images[first : first + batch_size])
+            n = len(batch)
+            if n < batch_size:
+                batch = np.concatenate([batch, np.zeros((batch_size - n, *batch.shape[1:]), batch.dtype)])
+            vectors = np.asarray(model.predict_on_batch(batch))[:n].astype(out.dtype)
+            if not np.all(np.isfinite(vectors)):
+                raise DataError(f"{desc}: embeddings are not finite in {out.dtype} (check features.weights)")
+            out[first : first + n] = vectors
+            progress.update(n)
+    return time.perf_counter() - start
+
+
+def featurize(split_dir: Path, out: Path, features: FeaturesParams) -> tuple[FeatureManifest, dict]:
+    """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return (manifest, timing).
+
+    Runs under the caller's Keras state (``runtime.keras_state``): its seed draws
+    the random init of ``weights: none`` and its dtype policy is the precision.
+    The manifest goes into the DVC output and holds only what the embeddings are a
+    function of; the timing is kept apart so a rerun that yields the same vectors
+    leaves the output's hash, and so every later stage, untouched.
+    """
+    import keras
+
+    weights_arg, weights_file = resolve_weights(
+        features.backbone, features.weights, features.alpha, features.image_size
+    )
+    images = {split: read_split(split_dir, split)[0] for split in SPLITS}
+    model = build_featurizer(features, images["train"].shape[1:], weights_arg)
+    dim = int(model.output_shape[-1])
+    counts, seconds = {}, 0.0
+    for split in SPLITS:
+        out_array = new_array(out / f"{split}.npy", (len(images[split]), dim), np.float16)
+        seconds += embed(model, images[split], out_array, features.batch_size, f"featurize {split}")
+        out_array.flush()
+        counts[split] = len(images[split])
+    total = sum(counts.values())
+    manifest = FeatureManifest(
+        backbone=features.backbone,
+        keras_application=BACKBONES[features.backbone].constructor,
+        weights=features.weights,
+        weights_sha256=file_digest(weights_file) if weights_file else None,
+        alpha=features.alpha,
+        image_size=features.image_size,
+        input_image_size=int(images["train"].shape[1]),
+        preprocessing=BACKBONES[features.backbone].preprocessing,
+        precision="bfloat16" if keras.config.dtype_policy().name == "mixed_bfloat16" else "float32",
+        embedding_dim=dim,
+        dtype="float16",
+        count=counts,
+    )
+    timing = {
+        "seconds": round(seconds, 3),
+        "images": total,
+        "images_per_second": round(total / seconds, 2) if seconds else None,
+    }
+    return manifest, timing

@@ -1,0 +1,75 @@
+"""Custom Keras layers of the model zoo, registered so a saved ``.keras`` model reloads with them."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from ..features.preprocessing import PACKAGE
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GroupedConv2D(keras.layers.Layer):
+    """A grouped convolution ("same" padding, no bias) with one kernel and two ways to run it.
+
+    ``native`` hands the whole kernel to ``ops.conv``, which infers the groups from
+    its shape: a single fused op on a GPU, but on TensorFlow's CPU path it goes
+    through XLA and is very slow. ``split`` slices the input channels and the
+    kernel's output channels into ``groups`` ordinary convolutions and concatenates
+    them. Both compute the same function from the same (k, k, in/groups, filters)
+    kernel, so weights move freely between them.
+    """
+
+    IMPLEMENTATIONS = ("native", "split")
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int,
+        groups: int,
+        strides: int = 1,
+        implementation: str = "native",
+        kernel_initializer="he_normal",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if implementation not in self.IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {self.IMPLEMENTATIONS}; got {implementation!r}")
+        if filters % groups:
+            raise ValueError(f"filters ({filters}) must be divisible by groups ({groups})")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.groups = groups
+        self.strides = strides
+        self.implementation = implementation
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels % self.groups:
+            raise ValueError(f"input channels ({channels}) must be divisible by groups ({self.groups})")
+        shape = (self.kernel_size, self.kernel_size, channels // self.groups, self.filters)
+        self.kernel = self.add_weight(name="kernel", shape=shape, initializer=self.kernel_initializer)
+
+    def call(self, inputs):
+        kernel = ops.cast(self.kernel, self.compute_dtype)
+        if self.implementation == "native" or self.groups == 1:
+            return ops.conv(inputs, kernel, strides=self.strides, padding="same")
+        parts = zip(ops.split(inputs, self.groups, axis=-1), ops.split(kernel, self.groups, axis=-1))
+        return ops.concatenate([ops.conv(x, k, strides=self.strides, padding="same") for x, k in parts], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = input_shape
+        shrink = lambda size: None if size is None else -(-size // self.strides)  # noqa: E731  ceil, as "same"
+        return (n, shrink(h), shrink(w), self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "groups": self.groups,
+            "strides": self.strides,
+            "implementation": self.implementation,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }

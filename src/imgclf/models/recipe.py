@@ -1,0 +1,77 @@
+"""The training recipe every Keras-trained model's params section builds on: optimizer, schedule, augmentation.
+
+Plain data, no Keras import: params validation reads these classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..constraints import POSITIVE, UNIT_INTERVAL, Flag, ListOf, Number, OneOf, param
+from ..errors import ParamsError
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "step", "plateau")
+
+
+@dataclass(frozen=True)
+class Optimization:
+    """How a Keras model is fitted; shared by every trained model's recipe."""
+
+    epochs: int = param(40, Number(int, 1))
+    batch_size: int = param(128, Number(int, 1))
+    optimizer: str = param("adam", OneOf(OPTIMIZERS))
+    learning_rate: float = param(0.001, POSITIVE)  # peak, after warmup
+    momentum: float = param(0.9, UNIT_INTERVAL)  # sgd only (Nesterov)
+    weight_decay: float = param(0.0001, Number(float, 0))
+    sam_rho: float = param(0.0, Number(float, 0))  # Sharpness-Aware Minimization radius; 0 = off
+    schedule: str = param("constant", OneOf(SCHEDULES))
+    warmup_epochs: float = param(0.0, Number(float, 0))
+    step_at: list = param([0.5, 0.75], ListOf(Number(float, 0, 1, "neither")))  # fractions of epochs
+    decay_factor: float = param(0.1, Number(float, 0, 1, "neither"))  # step and plateau
+    plateau_patience: int = param(5, Number(int, 1))
+    label_smoothing: float = param(0.0, UNIT_INTERVAL)
+    patience: int = param(0, Number(int, 0))  # early stop after this many epochs without better val accuracy
+
+    def check(self, where: str, prefix: str) -> None:
+        # warmup_epochs >= epochs is allowed: a short smoke run scales its warmup down (training.fit.fitted_warmup).
+        if self.step_at != sorted(self.step_at):
+            raise ParamsError(
+                f"{where}: {prefix}step_at must be increasing fractions of the epochs; got {self.step_at}"
+            )
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training-time augmentation; all of it runs inside the model, on the device."""
+
+    flip: bool = param(True, Flag())  # random left-right flip
+    translate: int = param(4, Number(int, 0))  # px, random shift with reflected borders
+    rotate: float = param(0.0, Number(float, 0, 180))  # degrees, random rotation up to +-this
+    randaugment_ops: int = param(0, Number(int, 0))  # RandAugment ops per image; 0 = off
+    randaugment_magnitude: float = param(0.5, Number(float, 0, 1))
+    mixup_alpha: float = param(0.0, Number(float, 0))  # Beta(alpha, alpha) mixing; 0 = off
+    cutmix_alpha: float = param(0.0, Number(float, 0))
+
+
+@dataclass(frozen=True)
+class ScratchOptimization(Optimization):
+    """The from-scratch CIFAR recipe: SGD + Nesterov, wd 5e-4, batch 128, lr 0.1, warmup then cosine."""
+
+    epochs: int = param(15, Number(int, 1))
+    optimizer: str = param("sgd", OneOf(OPTIMIZERS))
+    learning_rate: float = param(0.1, POSITIVE)
+    weight_decay: float = param(0.0005, Number(float, 0))
+    schedule: str = param("cosine", OneOf(SCHEDULES))
+    warmup_epochs: float = param(1.0, Number(float, 0))
+    augment: Augment = field(default_factory=Augment)
+
+
+STRIDES = ListOf(Number(int, 1, 2))
+
+
+def check_strides(where: str, prefix: str, strides: list) -> None:
+    if len(strides) != 5:
+        raise ParamsError(
+            f"{where}: {prefix}strides must list 5 strides (stem and the four downsampling stages); got {strides}"
+        )

@@ -1,0 +1,70 @@
+"""Entry-point plumbing for stage scripts: paths from dvc.yaml, outputs put in place only whole and only
+when params.yaml is unchanged, one-line errors, a clean Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# Must be set before TensorFlow is imported: hides its C++ start-up chatter (CUDA probing).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from .errors import ParamsError, PipelineError
+from .io import atomic_dir
+from .params import PARAMS_FILE, Params, load_params
+
+
+def paths(description: str, *names: str) -> argparse.Namespace:
+    """Parse ``--<name> PATH`` options; dvc.yaml is the one place the paths are written."""
+    parser = argparse.ArgumentParser(description=description)
+    for name in names:
+        parser.add_argument(f"--{name}", required=True, metavar="PATH")
+    return parser.parse_args()
+
+
+def confirm_params(params: Params, path: str | Path = PARAMS_FILE) -> None:
+    """Fail if ``path`` no longer holds the params this stage ran with.
+
+    DVC records the params it finds in params.yaml after a stage ends; a second
+    ``dvc exp run -S ...`` started meanwhile rewrites that file, and the first
+    run's outputs would be filed (in dvc.lock and the run-cache) under the
+    second run's values. Checked just before outputs are put in place.
+    """
+    try:
+        now = load_params(path)
+    except ParamsError:
+        now = None
+    if now != params:
+        raise ParamsError(
+            f"{path} changed while this stage ran (another `dvc exp run -S ...` or an edit), so its outputs "
+            "would be recorded under the wrong params; nothing was written. Run one experiment at a time per "
+            "workspace, or queue them: `dvc exp run --queue ...` then `dvc queue start`"
+        )
+
+
+@contextlib.contextmanager
+def stage_output(out: str | Path, params: Params) -> Iterator[Path]:
+    """A temporary folder that replaces ``out`` if the block succeeds and params.yaml is unchanged."""
+    with atomic_dir(out) as tmp:
+        yield tmp
+        confirm_params(params)
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage; a PipelineError or Ctrl-C ends it with one line on stderr, not a traceback."""
+    try:
+        main()
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written to the stage's outputs", file=sys.stderr)
+        sys.exit(130)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,83 @@
+"""Data-parallel training over the local devices, or across machines, through the backend's own engine.
+
+TensorFlow: ``tf.distribute.MirroredStrategy`` over the local GPUs (or the
+logical CPU devices when there is no GPU, which is how the CPU path is
+tested), and ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` describes a
+cluster. JAX: ``keras.distribution.DataParallel`` over ``jax.devices()``.
+Like the SAM train steps, this is backend-specific by nature and kept here.
+
+Scaling: ``batch_size`` in a recipe is per device, so the global batch is
+``batch_size * replicas``, and the learning rate is scaled by ``replicas``
+too (the linear scaling rule, Goyal et al. 2017; keep some warmup).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+
+import keras
+
+from ..errors import ParamsError
+
+
+@dataclass
+class Placement:
+    replicas: int
+    engine: str  # what runs the replicas, for train.json
+    strategy: object = None  # a tf.distribute strategy, whose scope models must be built in
+
+    def scope(self) -> contextlib.AbstractContextManager:
+        """A fresh context to build and compile models in (a strategy scope cannot be re-entered)."""
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+
+def _tensorflow(mode: str) -> Placement:
+    import tensorflow as tf
+
+    if os.environ.get("TF_CONFIG") and mode != "none":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        workers = len(json.loads(os.environ["TF_CONFIG"]).get("cluster", {}).get("worker", [])) or 1
+        return Placement(strategy.num_replicas_in_sync, f"MultiWorkerMirroredStrategy ({workers} workers)", strategy)
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = gpus or (tf.config.list_logical_devices("CPU") if mode == "data_parallel" else [])
+    if mode == "none" or len(devices) < 2:
+        return Placement(1, "single device")
+    strategy = tf.distribute.MirroredStrategy([d.name for d in devices])
+    return Placement(strategy.num_replicas_in_sync, f"MirroredStrategy over {len(devices)} devices", strategy)
+
+
+def _jax(mode: str) -> Placement:
+    import jax
+
+    devices = jax.devices()
+    if mode == "none" or len(devices) < 2:
+        return Placement(1, "single device")
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return Placement(len(devices), f"keras.distribution.DataParallel over {len(devices)} devices")
+
+
+def placement(mode: str) -> Placement:
+    """``auto``: data-parallel when there are several GPUs (or a TF_CONFIG cluster); ``none``; ``data_parallel``."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tensorflow(mode)
+    if backend == "jax":
+        return _jax(mode)
+    if mode == "data_parallel":
+        raise ParamsError(
+            f"train.distribution 'data_parallel' needs the tensorflow or jax backend; this one is {backend!r}"
+        )
+    return Placement(1, "single device")
+
+
+def scaled(recipe, replicas: int):
+    """The recipe for ``replicas`` devices: global batch and learning rate both times ``replicas``."""
+    if replicas == 1:
+        return recipe
+    return dataclasses.replace(
+        recipe, batch_size=recipe.batch_size * replicas, learning_rate=recipe.learning_rate * replicas
+    )

@@ -1,0 +1,99 @@
+"""The embedding cache: the featurizer, batching, the manifest, precision, real ImageNet weights."""
+
+import dataclasses
+import hashlib
+
+import keras
+import numpy as np
+import pytest
+
+from fakes import SHARED
+from imgclf.data.arrays import write_classes, write_subset
+from imgclf.features.featurize import POLICIES, build_featurizer, embed, featurize
+from imgclf.features.preprocessing import ImageNetPreprocess
+from imgclf.io import load_array
+from imgclf.params import FeaturesParams
+from imgclf.runtime import keras_state
+
+MOBILENET_025 = SHARED / "weights" / "mobilenet_1_0_224_tf_no_top_alpha025.h5"
+MOBILENET_025_SHA256 = "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf"
+
+
+def features(**changes) -> FeaturesParams:
+    return dataclasses.replace(FeaturesParams(), **changes)
+
+
+def run(split_dir, out, params, precision="float32"):
+    """featurize as the stage runs it: seeded, under the precision's dtype policy."""
+    with keras_state(0, POLICIES[precision]):
+        return featurize(split_dir, out, params)
+
+
+def test_featurizer_resizes_inside_the_model_and_matches_the_manual_pipeline():
+    params = features(backbone="mobilenet", alpha=0.25, image_size=48)
+    keras.utils.set_random_seed(0)
+    model = build_featurizer(params, (16, 16, 3), None)
+    pixels = np.random.default_rng(1).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    got = model.predict(pixels, verbose=0)
+    backbone = model.get_layer("mobilenet_0.25_48")
+    resized = keras.layers.Resizing(48, 48)(pixels.astype("float32"))
+    manual = backbone(keras.applications.mobilenet.preprocess_input(resized), training=False)
+    assert got.shape == (3, 256)
+    np.testing.assert_allclose(got, keras.ops.convert_to_numpy(manual), rtol=1e-4, atol=1e-5)
+
+
+def test_embed_pads_the_last_batch_and_matches_one_big_predict():
+    model = keras.Sequential([keras.Input((4, 4, 3), dtype="uint8"), ImageNetPreprocess("tf"), keras.layers.Flatten()])
+    images = np.random.default_rng(0).integers(0, 256, (7, 4, 4, 3), dtype=np.uint8)
+    out = np.zeros((7, 48), np.float16)
+    embed(model, images, out, batch_size=3, desc="t")
+    np.testing.assert_array_equal(out, model.predict(images, verbose=0).astype(np.float16))
+
+
+@pytest.fixture
+def split_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 10), ("val", 4), ("test", 6)):
+        write_subset(tmp_path / "split", name, rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), np.arange(n) % 2)
+    write_classes(tmp_path / "split", ["a", "b"])
+    return tmp_path / "split"
+
+
+def test_featurize_writes_float16_embeddings_and_a_manifest_that_is_a_function_of_its_inputs(split_dir, tmp_path):
+    params = features(backbone="mobilenet", alpha=0.25, batch_size=4)
+    manifest, timing = run(split_dir, tmp_path / "features", params)
+    for name, n in (("train", 10), ("val", 4), ("test", 6)):
+        vectors = load_array(tmp_path / "features" / f"{name}.npy")
+        assert vectors.shape == (n, 256) and vectors.dtype == np.float16
+    assert manifest.count == {"train": 10, "val": 4, "test": 6}
+    assert manifest.preprocessing == "tf" and manifest.weights_sha256 is None
+    assert timing["images"] == 20 and timing["images_per_second"] > 0
+    again, _ = run(split_dir, tmp_path / "again", params)
+    assert again == manifest  # timings are kept apart, so a rerun leaves the DVC output's hash alone
+    assert (tmp_path / "features" / "test.npy").read_bytes() == (tmp_path / "again" / "test.npy").read_bytes()
+
+
+@pytest.mark.skipif(not MOBILENET_025.exists(), reason=f"ImageNet MobileNet weights not found at {MOBILENET_025}")
+def test_imagenet_weights_download_from_a_mirror_and_match_the_local_file(
+    http_server, monkeypatch, split_dir, tmp_path
+):
+    data = MOBILENET_025.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == MOBILENET_025_SHA256
+    http_server.files["/keras/mobilenet/mobilenet_2_5_128_tf_no_top.h5"] = data
+    monkeypatch.setenv("IMGCLF_WEIGHTS_MIRROR", http_server.url("/keras"))
+    base = features(backbone="mobilenet", alpha=0.25, image_size=128)
+    downloaded, _ = run(split_dir, tmp_path / "a", dataclasses.replace(base, weights="imagenet"))
+    local, _ = run(split_dir, tmp_path / "b", dataclasses.replace(base, weights=str(MOBILENET_025)))
+    assert downloaded.weights_sha256 == local.weights_sha256 == MOBILENET_025_SHA256
+    np.testing.assert_array_equal(load_array(tmp_path / "a" / "val.npy"), load_array(tmp_path / "b" / "val.npy"))
+
+
+def test_bfloat16_featurize_stays_close_to_float32(split_dir, tmp_path):
+    full, _ = run(split_dir, tmp_path / "f32", features(precision="float32"), "float32")
+    half, _ = run(split_dir, tmp_path / "bf16", features(precision="bfloat16"), "bfloat16")
+    assert (full.precision, half.precision) == ("float32", "bfloat16")
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    a = load_array(tmp_path / "f32" / "val.npy").astype("float32")
+    b = load_array(tmp_path / "bf16" / "val.npy").astype("float32")
+    assert not np.array_equal(a, b)
+    assert np.linalg.norm(a - b) / np.linalg.norm(a) < 0.05

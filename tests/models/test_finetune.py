@@ -1,0 +1,69 @@
+"""Fine-tuning reuses the cached work and keeps BatchNormalization in inference mode."""
+
+import keras
+import numpy as np
+import pytest
+
+from fakes import featurized
+from imgclf.errors import ParamsError
+from imgclf.features.manifest import FeatureManifest
+from imgclf.io import load_array
+from imgclf.models.finetune import finetune_backbone, finetune_model
+from imgclf.models.recipe import Augment
+from imgclf.params import FeaturesParams
+
+# A random-init ResNet50 keeps a signal at 32 px (its residual paths); random MobileNets decay to ~1e-17.
+FEATURES = FeaturesParams(backbone="resnet50", weights="none", alpha=1.0, image_size=32, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return featurized(tmp_path_factory.mktemp("ft"), FEATURES, seed=3)
+
+
+def test_fine_tune_backbone_is_the_cached_one(cache):
+    """Same seed, same manifest: the rebuilt backbone reproduces the cached embeddings."""
+    manifest = FeatureManifest.load(cache / "features")
+    keras.utils.set_random_seed(3)
+    backbone = finetune_backbone(manifest, fine_tune_at=160)
+    identity = keras.Sequential([keras.Input((manifest.embedding_dim,))])
+    model = finetune_model(manifest, backbone, identity, 24, Augment(flip=False, translate=0), seed=0)
+    images = load_array(cache / "split" / "val_images.npy")
+    cached = load_array(cache / "features" / "val.npy").astype("float32")
+    assert cached.std() > 1e-3  # a real signal, not vanished activations
+    np.testing.assert_allclose(model.predict(images, verbose=0), cached, rtol=1e-2, atol=1e-4)
+
+
+def test_fine_tuning_leaves_batchnorm_statistics_alone_and_trains_from_fine_tune_at(cache, tmp_path):
+    manifest = FeatureManifest.load(cache / "features")
+    keras.utils.set_random_seed(0)
+    backbone = finetune_backbone(manifest, fine_tune_at=160)
+    head = keras.Sequential([keras.Input((manifest.embedding_dim,)), keras.layers.Dense(2)])
+    model = finetune_model(manifest, backbone, head, 24, Augment(), seed=0)
+    bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    stats = [[keras.ops.convert_to_numpy(v) for v in (bn.moving_mean, bn.moving_variance)] for bn in bns]
+    frozen = [layer for layer in backbone.layers[:160] if layer.weights]
+    tuned = [layer for layer in backbone.layers[160:] if layer.trainable_weights]
+    before_frozen = [w.copy() for layer in frozen for w in layer.get_weights()]
+    before_tuned = [w.copy() for layer in tuned for w in layer.get_weights()]
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    x = load_array(cache / "split" / "train_images.npy")
+    y = np.eye(2, dtype="float32")[load_array(cache / "split" / "train_labels.npy")]
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    for bn, (mean, var) in zip(bns, stats):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_mean), mean)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_variance), var)
+        assert not bn.trainable
+    for a, b in zip(before_frozen, [w for layer in frozen for w in layer.get_weights()]):
+        np.testing.assert_array_equal(a, b)
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(before_tuned, [w for layer in tuned for w in layer.get_weights()])
+    )
+
+
+def test_fine_tune_at_beyond_the_backbone_names_the_param(cache):
+    manifest = FeatureManifest.load(cache / "features")
+    with pytest.raises(
+        ParamsError, match=r"models\.finetune\.fine_tune_at must be below the 176 layers of resnet50; got 999"
+    ):
+        finetune_backbone(manifest, fine_tune_at=999)

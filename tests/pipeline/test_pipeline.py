@@ -1,0 +1,125 @@
+"""The real pipeline, as a user runs it: a copy of the project, `git init`, `dvc repro`."""
+
+import json
+
+import pytest
+import yaml
+
+from projects import STAGES, clone, metrics, ran, run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A fresh clone with the default pipeline run once."""
+    root = clone(tmp_path_factory.mktemp("project"))
+    return root, run(root, "dvc", "repro")
+
+
+def lock_hashes(root) -> dict:
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+def test_repro_runs_every_stage_and_writes_metrics(project):
+    root, first = project
+    assert ran(first) == list(STAGES)
+    result = metrics(root)
+    assert result["top1"] > 0.8  # 10 digit classes: chance is 0.1
+    assert set(result) >= {"top1", "top5", "macro_f1", "train"}
+    for name in ("per_class.csv", "confusion.csv", "history.csv"):
+        assert (root / "metrics" / name).stat().st_size > 0
+    manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
+    assert manifest["backbone"] == "resnet50" and manifest["run"]["backend"] == "tensorflow"
+    assert json.loads((root / "metrics" / "train.json").read_text())["images_per_second"] > 0
+
+
+def test_second_repro_runs_only_the_check(project):
+    root, _ = project
+    assert ran(run(root, "dvc", "repro")) == ["validate"]
+
+
+def test_a_forced_rerun_gives_the_same_model_file_and_metrics(project):
+    """Same params and seed: the same model.keras, byte for byte, and the same metrics; timings kept apart.
+    (tests/test_featurize.py shows the same for the embeddings and their manifest.)"""
+    root, _ = project
+    before, hashes = metrics(root), lock_hashes(root)
+    result = run(root, "dvc", "repro", "--force", "--downstream", "train")
+    assert ran(result) == ["train", "evaluate"]
+    after = metrics(root)
+    for key in ("top1", "top5", "macro_f1", "log_loss"):
+        assert after[key] == before[key], key
+    assert lock_hashes(root)["data/train"] == hashes["data/train"]
+    assert ran(run(root, "dvc", "repro")) == ["validate"]
+
+
+@pytest.mark.parametrize(
+    "key, value, invalidated",
+    [
+        ("models.head.epochs", 3, ["train"]),
+        ("models.resnext.epochs", 3, []),  # not the selected model: its recipe is not a dependency
+        ("features.image_size", 40, ["featurize"]),  # then train and evaluate, through data/features
+        ("data.val_fraction", 0.2, ["split"]),
+        ("seed", 1, ["fetch", "split", "featurize", "train"]),
+    ],
+)
+def test_a_param_change_invalidates_exactly_the_stages_that_read_it(project, key, value, invalidated):
+    root, _ = project
+    params = root / "params.yaml"
+    original = params.read_text()
+    raw = yaml.safe_load(original)
+    section = raw
+    for part in key.split(".")[:-1]:
+        section = section[part]
+    section[key.split(".")[-1]] = value
+    try:
+        params.write_text(yaml.safe_dump(raw, sort_keys=False))
+        status = json.loads(run(root, "dvc", "status", "--json").stdout)
+    finally:
+        params.write_text(original)
+    assert sorted(name for name in status if name != "validate") == sorted(invalidated)
+
+
+def test_a_mistyped_key_anywhere_fails_dvc_repro_with_one_line(project):
+    root, _ = project
+    params = root / "params.yaml"
+    original = params.read_text()
+    try:
+        params.write_text(original + "learning_rat: 0.01\n")
+        result = run(root, "dvc", "repro", check=False)
+    finally:
+        params.write_text(original)
+    assert result.returncode != 0
+    assert (
+        "error: params.yaml: unknown key 'learning_rat'; allowed keys under the top level: seed, data" in result.stderr
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_unknown_model_name_fails_with_the_list_of_models(project):
+    root, _ = project
+    try:
+        result = run(root, "dvc", "exp", "run", "-S", "model=resnxt", check=False)
+    finally:
+        run(root, "git", "checkout", "params.yaml")  # a failed `dvc exp run -S` leaves its change behind
+    assert result.returncode != 0
+    assert "error: params.yaml: model must be one of 'linear_probe', 'head', " in result.stderr
+    assert "got 'resnxt'" in result.stderr
+
+
+def test_bad_param_fails_before_any_work_with_one_line(project):
+    root, _ = project
+    params = root / "params.yaml"
+    original = params.read_text()
+    try:
+        params.write_text(original.replace("dataset: digits", "dataset: cifar"))
+        result = run(root, "dvc", "repro", check=False)
+    finally:
+        params.write_text(original)
+    assert result.returncode != 0
+    assert (
+        "error: params.yaml: data.dataset must be one of 'digits', 'cifar10', 'cifar100', 'folder'; got 'cifar'"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr + result.stdout

@@ -1,0 +1,113 @@
+"""The package's shape: subpackages in pipeline order, imports one way, small modules and functions,
+no private Keras imports, and no Keras in the stages that do not need it."""
+
+import ast
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fakes import REPO
+
+PACKAGE = REPO / "src" / "imgclf"
+# Subpackages in pipeline order: each may import the ones before it, never one after.
+ORDER = ["data", "features", "models", "training", "evaluation"]
+# Top-level modules that every subpackage may use; they import no subpackage themselves.
+FOUNDATION = {"errors", "io", "progress", "hardware", "constraints", "runtime"}
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+
+
+def modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path, ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def imports_of(path, name):
+    """imgclf modules a file imports, relative imports resolved (function-level ones included)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            found.add(".".join(base + ([node.module] if node.module else [])))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("imgclf"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("imgclf"))
+    return found
+
+
+def part(name: str) -> str:
+    """The subpackage (or top-level module) a dotted module name belongs to."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else "imgclf"
+
+
+def test_subpackages_mirror_the_pipeline_and_say_what_they_own():
+    for sub in ORDER:
+        doc = ast.get_docstring(ast.parse((PACKAGE / sub / "__init__.py").read_text()))
+        assert doc and len(doc.split(".")[0]) < 200, f"{sub}/__init__.py needs a one-line docstring"
+    top = [p.name for p in PACKAGE.glob("*.py")]
+    assert len(top) <= 13, top  # about a dozen: __init__, __main__, cli, stage, params, ... and the foundation
+
+
+@pytest.mark.parametrize("path, name", list(modules()), ids=lambda v: str(v).rsplit("src/", 1)[-1])
+def test_imports_go_one_way(path, name):
+    mine = part(name)
+    for target in imports_of(path, name):
+        theirs = part(target)
+        if mine in FOUNDATION:
+            assert theirs in FOUNDATION or target == "imgclf", f"{name} imports {target}: the foundation imports upward"
+        if mine in ORDER:
+            assert theirs not in {"stage", "cli", "leaderboard", "__main__"}, f"{name} imports the entry point {target}"
+            assert theirs not in ORDER or ORDER.index(theirs) <= ORDER.index(mine), f"{name} imports {target}, later"
+        if mine == "models":
+            assert target != "imgclf.params", f"{name}: params is assembled from the models, not the reverse"
+
+
+def test_modules_are_short_and_no_private_keras_module_is_imported():
+    for path, name in modules():
+        text = path.read_text()
+        assert len(text.splitlines()) <= MAX_MODULE_LINES, f"{name}: {len(text.splitlines())} lines"
+        for node in ast.walk(ast.parse(text)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.startswith("keras.src") for n in names), f"{name} imports a private Keras module"
+
+
+def test_functions_are_short():
+    for path, name in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= MAX_FUNCTION_LINES, f"{name}.{node.name}: {length} lines"
+
+
+PROBE = """
+import json, runpy, sys
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"keras", "tensorflow", "jax", "torch"})
+print(json.dumps(heavy))
+"""
+
+
+def test_the_stages_that_need_no_keras_never_import_it(tmp_path):
+    """validate, fetch and split start in about a second instead of paying Keras' import (seconds)."""
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    stages = REPO / "stages"
+    runs = [
+        [str(stages / "validate.py"), "--out", str(tmp_path / "source.json")],
+        [str(stages / "fetch.py"), "--out", str(tmp_path / "raw")],
+        [str(stages / "split.py"), "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "split")],
+    ]
+    for args in runs:
+        done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == [], f"{args[0]} imported a deep-learning framework"
+    assert (tmp_path / "split" / "train_images.npy").exists()
