@@ -33,15 +33,25 @@ def _stage(root: Path, script: str, *args: str) -> tuple[float, float]:
     return peak_kb / 1024**2, time.perf_counter() - start
 
 
-def run(root: Path) -> dict:
-    if not CIFAR10.exists():
-        return {"skipped": f"{CIFAR10} not found"}
+def _write_params(root: Path, folder: Path, image_size: int = 32) -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["data"].update(dataset="folder", path=str(CIFAR10))
+    params["data"].update(dataset="folder", path=str(folder), image_size=image_size)
     # The cheapest backbone: memory, not speed, is measured here.
     params["features"].update(backbone="mobilenet", alpha=0.25, weights="none", image_size=32, batch_size=256)
     root.mkdir(parents=True, exist_ok=True)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def stage_peak(root: Path, folder: Path, image_size: int) -> tuple[float, float]:
+    """(peak RSS in GB, seconds) of the fetch stage on ``folder``."""
+    _write_params(root / "fetch-stage", folder, image_size)
+    return _stage(root / "fetch-stage", "fetch.py", "--out", "data/raw")
+
+
+def run(root: Path) -> dict:
+    if not CIFAR10.exists():
+        return {"skipped": f"{CIFAR10} not found"}
+    _write_params(root, CIFAR10)
     rows = {}
     for stage, args in (
         ("fetch.py", ("--out", "data/raw")),

@@ -3,7 +3,8 @@
     python -m benchmarks.run [--out bench-results/bench.json] [--quick]
 
 Sections: 1 featurize vs predict, 2 bfloat16, 3 the cache pays, 4 training
-throughput, 5 input pipeline, 6 memory, 7 DVC overhead, 8 GPU (when there is one).
+throughput, 5 input pipeline, 6 memory, 7 DVC overhead, 8 GPU (when there is one),
+9 decoding a folder of phone photos.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("IMGCLF_NO_PROGRESS", "1")
 
 
-def section(results: dict, name: str, fn, *args):
+def section(results: dict, name: str, fn, *args, only=None):
+    if only and name not in only:
+        return None
     print(f"== {name} ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
@@ -44,6 +47,8 @@ def table(results: dict) -> str:
     lines = []
 
     def add(title, rows, keys):
+        if not rows:  # a section not run (--only)
+            return
         lines.append(f"\n{title}")
         for row in rows if isinstance(rows, list) else [rows]:
             lines.append("  " + "  ".join(f"{k}={row.get(k)}" for k in keys if k in row))
@@ -121,6 +126,11 @@ def table(results: dict) -> str:
         add("6. memory", memory, list(memory))
     add("7. DVC overhead", r.get("dvc", {}), list(r.get("dvc", {})))
     add("8. GPU", r.get("gpu", {}), list(r.get("gpu", {})))
+    add(
+        "9. decoding a folder of phone photos (fetch vs plain full-size decode)",
+        r.get("folder_decoding", {}),
+        list(r.get("folder_decoding", {})),
+    )
     return "\n".join(lines)
 
 
@@ -128,9 +138,10 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="bench-results/bench.json")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="run only these sections (e.g. folder_decoding)")
     args = parser.parse_args(argv)
 
-    from . import bfloat16, cache_pays, dvc_overhead, featurize_speed, memory, train_speed
+    from . import bfloat16, cache_pays, dvc_overhead, featurize_speed, folder_decoding, memory, train_speed
     from .harness import gemm_peak_flops, stamp, theoretical_peak_flops
 
     started = time.perf_counter()
@@ -139,17 +150,23 @@ def main(argv=None) -> None:
     results["peak_gflops"] = {name: round(peak / 1e9, 1) for name, peak in peaks.items() if peak}
     with tempfile.TemporaryDirectory(prefix="imgclf-bench-") as tmp:
         tmp = Path(tmp)
-        section(results, "featurize", featurize_speed.run, peaks, args.repeats)
-        section(results, "bfloat16_speed", bfloat16.speed, args.repeats)
-        section(results, "cache", lambda: [cache_pays.run(224), cache_pays.run(32)])
-        rates = section(results, "training", lambda: [*train_speed.training_rates(), train_speed.linear_probe_rate()])
+        section(results, "featurize", featurize_speed.run, peaks, args.repeats, only=args.only)
+        section(results, "bfloat16_speed", bfloat16.speed, args.repeats, only=args.only)
+        section(results, "cache", lambda: [cache_pays.run(224), cache_pays.run(32)], only=args.only)
+        rates = section(
+            results,
+            "training",
+            lambda: [*train_speed.training_rates(), train_speed.linear_probe_rate()],
+            only=args.only,
+        )
         if isinstance(rates, list):
-            section(results, "input_pipeline", train_speed.input_pipeline, rates, tmp)
-        mem = section(results, "memory", memory.run, tmp / "memory")
+            section(results, "input_pipeline", train_speed.input_pipeline, rates, tmp, only=args.only)
+        mem = section(results, "memory", memory.run, tmp / "memory", only=args.only)
         raw = Path(mem["raw"]) if isinstance(mem, dict) and "raw" in mem else None
-        section(results, "bfloat16_accuracy", bfloat16.accuracy, raw, tmp / "bf16")
-        section(results, "dvc", dvc_overhead.run, tmp / "dvc")
-        section(results, "gpu", gpu_section, rates)
+        section(results, "bfloat16_accuracy", bfloat16.accuracy, raw, tmp / "bf16", only=args.only)
+        section(results, "dvc", dvc_overhead.run, tmp / "dvc", only=args.only)
+        section(results, "gpu", gpu_section, rates, only=args.only)
+        section(results, "folder_decoding", folder_decoding.run, tmp / "photos", args.repeats, only=args.only)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,12 @@ def main() -> None:
         write_json(tmp / "report.json", report)
     for message in report["warnings"]:
         warn(message)
-    print(f"fetch: {report['dataset']}: {report['train']} train, {report['test']} test images -> {args.out}")
+    copies = report["duplicates"]
+    print(
+        f"fetch: {report['dataset']}: {report['train']} train, {report['test']} test images -> {args.out}; "
+        f"exact duplicates: {copies['within_train']} within train, {copies['within_test']} within test, "
+        f"{copies['across_train_test']} across"
+    )
 
 
 if __name__ == "__main__":

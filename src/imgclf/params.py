@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .constraints import AutoOrFlag, Number, OneOf, OrNull, Text, build_section, is_hex, param
+from .data.images import RESIZE_MODES
 from .errors import ParamsError
 from .features.catalog import BACKBONES
 from .models.registry import MODELS as REGISTRY
@@ -31,7 +32,9 @@ class DataParams:
     label_mode: str = param("fine", OneOf(("fine", "coarse")))
     path: str = param("", Text())
     image_size: int = param(32, Number(int, 8, 1024))
+    resize: str = param("center_crop", OneOf(RESIZE_MODES))  # how a non-square picture becomes square
     on_bad_image: str = param("error", OneOf(("error", "skip")))
+    duplicates: str = param("keep", OneOf(("keep", "drop_from_train")))  # exact copies of test images in train
     test_fraction: float = param(0.2, Number(float, 0, 1, "neither"))
     val_fraction: float = param(0.1, Number(float, 0, 1, "neither"))
     limit_per_class: int | None = param(None, OrNull(Number(int, 1)))

@@ -152,3 +152,98 @@ def test_a_16bit_scan_in_a_folder_is_stored_like_its_8bit_version(tmp_path):
     a, b = (read_split(tmp_path / k, "test")[0] for k in "ab")
     np.testing.assert_array_equal(a, b)
     assert a[0].mean() < 200  # not washed out to white
+
+
+# ------------------------------------------------------------- photos: workers, duplicates
+
+
+def phone_folder(root, rng, sizes=((60, 40), (40, 60), (64, 36), (30, 50))):
+    """Non-square JPEGs, some stored sideways with an EXIF orientation, in train/ and test/."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for split, count in (("train", 6), ("test", 2)):
+        for cls in ("cat", "dog"):
+            (root / split / cls).mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                w, h = sizes[i % len(sizes)]
+                picture = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+                options = {"exif": exif.tobytes()} if i % 2 else {}
+                picture.save(root / split / cls / f"{i:03d}.jpg", quality=90, **options)
+    return root
+
+
+def test_decoding_is_bit_identical_for_any_number_of_workers(tmp_path):
+    from imgclf.data.folder import fetch_folder
+
+    root = phone_folder(tmp_path / "phone", np.random.default_rng(0))
+    params = data(dataset="folder", path=str(root), image_size=16, resize="center_crop")
+    one = fetch_folder(params, 0, tmp_path / "one", workers=1)
+    three = fetch_folder(params, 0, tmp_path / "three", workers=3)
+    for split in ("train", "test"):
+        assert (tmp_path / "one" / f"{split}_images.npy").read_bytes() == (
+            tmp_path / "three" / f"{split}_images.npy"
+        ).read_bytes()
+    assert one == three
+    assert one["resize"] == "center_crop" and one["exif_rotated"] == 8 and one["exif_unreadable"] == 0
+
+
+def copy_file(src, dst):
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(src.read_bytes())
+
+
+@pytest.fixture
+def leaky(tmp_path):
+    """train/cat/000 saved again as test/cat/leak.png and as train/dog/twin.png; test/dog/000 twice in test."""
+    root = image_tree(tmp_path / "leaky", {"train/cat": 4, "train/dog": 4, "test/cat": 2, "test/dog": 2})
+    copy_file(root / "train" / "cat" / "000.png", root / "test" / "cat" / "leak.png")
+    copy_file(root / "train" / "cat" / "000.png", root / "train" / "dog" / "twin.png")
+    copy_file(root / "test" / "dog" / "000.png", root / "test" / "dog" / "again.png")
+    return root
+
+
+def test_duplicates_within_and_across_splits_are_reported_with_examples(leaky, tmp_path):
+    report = fetch(data(dataset="folder", path=str(leaky)), seed=0, out=tmp_path / "raw")
+    copies = report["duplicates"]
+    assert (copies["within_train"], copies["within_test"], copies["across_train_test"]) == (1, 1, 2)
+    assert ["train/cat/000.png", "train/dog/twin.png"] in copies["examples"]
+    assert ["train/cat/000.png", "test/cat/leak.png"] in copies["examples"]
+    assert report["train"] == 9 and "dropped_from_train" not in copies
+    assert any("2 training image(s) are also in the test set" in w for w in report["warnings"])
+
+
+def test_drop_from_train_removes_every_train_copy_of_a_test_image(leaky, tmp_path):
+    report = fetch(data(dataset="folder", path=str(leaky), duplicates="drop_from_train"), 0, tmp_path / "raw")
+    assert report["duplicates"]["dropped_from_train"] == 2 and report["train"] == 7 and report["test"] == 6
+    train, _ = read_split(tmp_path / "raw", "train")
+    test, _ = read_split(tmp_path / "raw", "test")
+    assert not {image.tobytes() for image in train} & {image.tobytes() for image in test}
+    assert any("2 training image(s) also in the test set were dropped" in w for w in report["warnings"])
+
+
+def test_a_held_out_test_set_is_checked_for_leaks_too(tmp_path):
+    root = image_tree(tmp_path / "pets", {"cat": 10, "dog": 10})
+    for i in range(10):  # every dog picture twice: some copies land on each side of the held-out split
+        copy_file(root / "dog" / f"{i:03d}.png", root / "dog" / f"copy{i}.png")
+    report = fetch(data(dataset="folder", path=str(root), test_fraction=0.3, duplicates="drop_from_train"), 0, tmp_path / "raw")
+    copies = report["duplicates"]
+    assert copies["across_train_test"] > 0 and copies["dropped_from_train"] == copies["across_train_test"]
+    train, _ = read_split(tmp_path / "raw", "train")
+    test, _ = read_split(tmp_path / "raw", "test")
+    assert not {image.tobytes() for image in train} & {image.tobytes() for image in test}
+
+
+@pytest.mark.parametrize("key, value", [("resize", "stretch"), ("duplicates", "drop")])
+def test_unknown_resize_or_duplicates_values_name_the_key(key, value):
+    import yaml
+
+    from fakes import REPO
+    from imgclf.errors import ParamsError
+    from imgclf.params import parse_params
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["data"][key] = value
+    with pytest.raises(ParamsError, match=rf"data\.{key} must be one of .*; got '{value}'"):
+        parse_params(raw)

@@ -18,6 +18,7 @@ import numpy as np
 from .archive import open_tree
 from .arrays import write_classes, write_subset
 from .download import cache_dir, download
+from .duplicates import array_duplicates
 from ..errors import DataError
 from .images import resize_rgb
 from ..io import file_digest, save_array
@@ -116,13 +117,15 @@ def fetch_cifar(data: DataParams, out: Path) -> dict:
     archive = download(url, cache_dir() / "downloads" / name, md5)
     content = read_cifar_archive(archive, spec)
     mode = 1 if data.dataset == "cifar100" and data.label_mode == "coarse" else 0
+    duplicates, keep_train = array_duplicates(content["train"][0], content["test"][0], data.duplicates)
     counts = {}
     for split in ("train", "test"):
         images, labels = content[split]
-        images = resize_rgb(images, data.image_size)
-        write_subset(out, split, images, labels[mode])
+        keep = keep_train if split == "train" else np.arange(len(images))
+        images = resize_rgb(images[keep], data.image_size)
+        write_subset(out, split, images, labels[mode][keep])
         for key, values in zip(spec.label_keys, labels):
-            save_array(out / f"{split}_{key}.npy", values)  # every label set is kept
+            save_array(out / f"{split}_{key}.npy", values[keep])  # every label set is kept
         counts[split] = int(len(images))
     write_classes(out, content["names"][mode])
     return {
@@ -133,4 +136,5 @@ def fetch_cifar(data: DataParams, out: Path) -> dict:
         "label_mode": spec.label_keys[mode],
         "class_names": dict(zip(spec.label_keys, content["names"])),
         **counts,
+        "duplicates": duplicates,
     }

@@ -28,6 +28,6 @@ def digits_images(size: int) -> tuple[np.ndarray, np.ndarray]:
 def fetch_digits(data: DataParams, seed: int, out: Path) -> dict:
     images, labels = digits_images(data.image_size)
     names = [str(d) for d in range(10)]
-    report = hold_out_test(out, images, labels, data.test_fraction, seed, names)
+    report = hold_out_test(out, images, labels, data, seed, names)
     write_classes(out, names)
     return {"dataset": "digits", "source": "sklearn.datasets.load_digits", **report}

@@ -19,10 +19,12 @@ import numpy as np
 from .archive import open_tree
 from .arrays import write_classes, write_subset
 from ..errors import DataError
-from .images import decode_or_none, image_extensions
+from .duplicates import content_key, find_duplicates
+from .images import decode_image, image_extensions
+from .parallel import ordered_map
+from .split import stratified_holdout
 from ..io import new_array
 from ..progress import bar
-from .sources import hold_out_test
 
 if TYPE_CHECKING:
     from ..params import DataParams
@@ -108,26 +110,76 @@ def class_names(layout: Layout, where: str) -> list[str]:
     return classes
 
 
-def _decode_all(tree, items: dict[str, list[tuple[str, int]]], size: int, out: Path):
-    """Decode every file into per-split pools; return pools, readable masks and bad names."""
-    pools = {s: new_array(out / f".{s}_pool.npy", (len(v), size, size, 3), np.uint8) for s, v in items.items()}
-    readable = {s: np.zeros(len(v), bool) for s, v in items.items()}
+@dataclass
+class Pools:
+    """Every file decoded into per-split memory-mapped pools, in the layout's fixed order."""
+
+    images: dict[str, np.ndarray]
+    readable: dict[str, np.ndarray]  # split -> bool per file
+    keys: dict[str, list[str]]  # split -> content key per file (duplicates)
+    bad: list[str] = field(default_factory=list)
+    exif_rotated: int = 0
+    exif_unreadable: int = 0
+
+    def close(self) -> None:
+        for pool in self.images.values():
+            Path(pool.filename).unlink()
+
+
+def decode_all(tree, items: dict[str, list[tuple[str, int]]], size: int, mode: str, out: Path, workers: int | None) -> Pools:
+    """Decode every file on ``workers`` threads; each result lands in its own slot, so the pools are
+    the same for any worker count."""
+    pools = Pools(
+        images={s: new_array(out / f".{s}_pool.npy", (len(v), size, size, 3), np.uint8) for s, v in items.items()},
+        readable={s: np.zeros(len(v), bool) for s, v in items.items()},
+        keys={s: [""] * len(v) for s, v in items.items()},
+    )
     slot = {name: (s, i) for s, v in items.items() for i, (name, _) in enumerate(v)}
-    bad = []
+
+    def work(entry: tuple[str, bytes]):
+        name, payload = entry
+        return name, decode_image(payload, size, mode), content_key(payload)
+
     with bar(len(slot), desc="decode", unit="img") as progress:
-        for name, payload in tree.read(set(slot)):
+        for name, decoded, key in ordered_map(work, tree.read(set(slot)), workers):
             split, i = slot[name]
-            image = decode_or_none(payload, size)
-            if image is None:
-                bad.append(name)
+            pools.keys[split][i] = key
+            if decoded.pixels is None:
+                pools.bad.append(name)
             else:
-                pools[split][i] = image
-                readable[split][i] = True
+                pools.images[split][i] = decoded.pixels
+                pools.readable[split][i] = True
+                pools.exif_rotated += decoded.exif_rotated
+                pools.exif_unreadable += decoded.exif_unreadable
             progress.update(1)
-    return pools, readable, sorted(bad)
+    pools.bad.sort()
+    return pools
 
 
-def fetch_folder(data: DataParams, seed: int, out: Path) -> dict:
+def _members(items, pools: Pools, labels, classes, data: DataParams, seed: int) -> dict[str, np.ndarray]:
+    """Positions in each pool that make train and test: the readable files, with a test set held out
+    when the folder has none."""
+    if "test" in items:
+        return {split: np.flatnonzero(pools.readable[split]) for split in SPLITS}
+    keep = np.flatnonzero(pools.readable["train"])
+    kept, held = stratified_holdout(labels["train"][keep], data.test_fraction, seed, what="test", names=classes)
+    return {"train": keep[kept], "test": keep[held]}
+
+
+def _deduplicated(items, pools: Pools, members: dict[str, np.ndarray], policy: str) -> tuple[dict, dict]:
+    """The duplicates report, and train without images that are also in test when ``policy`` says so."""
+    source = {split: split if "test" in items else "train" for split in SPLITS}  # which pool each split is in
+    entries = {
+        split: [(items[source[split]][i][0], pools.keys[source[split]][i]) for i in members[split]] for split in SPLITS
+    }
+    report, leaked = find_duplicates(entries["train"], entries["test"])
+    if policy == "drop_from_train" and leaked:
+        members = {**members, "train": np.delete(members["train"], sorted(leaked))}
+        report["dropped_from_train"] = len(leaked)
+    return report, members
+
+
+def fetch_folder(data: DataParams, seed: int, out: Path, workers: int | None = None) -> dict:
     where = data.path
     with open_tree(data.path) as tree:
         layout = find_layout(tree.names, tree.dirs)
@@ -137,26 +189,34 @@ def fetch_folder(data: DataParams, seed: int, out: Path) -> dict:
             split: [(f, index[c]) for c in sorted(per_class) for f in sorted(per_class[c])]
             for split, per_class in layout.files.items()
         }
-        pools, readable, bad = _decode_all(tree, items, data.image_size, out)
+        pools = decode_all(tree, items, data.image_size, data.resize, out, workers)
+    bad = pools.bad
     if bad and data.on_bad_image == "error":
-        shown = ", ".join(bad[:SHOWN_BAD_FILES]) + (f" and {len(bad) - SHOWN_BAD_FILES} more" if len(bad) > SHOWN_BAD_FILES else "")
+        more = f" and {len(bad) - SHOWN_BAD_FILES} more" if len(bad) > SHOWN_BAD_FILES else ""
+        shown = ", ".join(bad[:SHOWN_BAD_FILES]) + more
         raise DataError(f"{where}: {len(bad)} unreadable image(s): {shown} (data.on_bad_image: skip leaves them out)")
     labels = {s: np.array([label for _, label in v], np.int64) for s, v in items.items()}
-    left = set(labels["train"][readable["train"]].tolist())
+    left = set(labels["train"][pools.readable["train"]].tolist())
     if len(left) < len(classes):
         empty = [c for c in classes if index[c] not in left]
         raise DataError(f"{where}: class folder(s) with no readable images: {', '.join(empty)}")
-    report: dict = {"dataset": "folder", "path": str(data.path), "classes": len(classes)}
-    if "test" in items:
-        for split in SPLITS:
-            keep = np.flatnonzero(readable[split])
-            write_subset(out, split, pools[split], labels[split], keep)
-            report[split] = int(len(keep))
-    else:
-        keep = np.flatnonzero(readable["train"])
-        report.update(hold_out_test(out, pools["train"], labels["train"], data.test_fraction, seed, classes, keep))
-    for pool in pools.values():
-        Path(pool.filename).unlink()
+    members = _members(items, pools, labels, classes, data, seed)
+    duplicates, members = _deduplicated(items, pools, members, data.duplicates)
+    report: dict = {"dataset": "folder", "path": str(data.path), "classes": len(classes), "resize": data.resize}
+    for split in SPLITS:
+        pool = split if "test" in items else "train"
+        write_subset(out, split, pools.images[pool], labels[pool], members[split])
+        report[split] = int(len(members[split]))
+    pools.close()
     write_classes(out, classes)
-    report.update({"bad_images_skipped": len(bad), "bad_images": bad, "ignored_files": len(layout.ignored)})
+    report.update(
+        {
+            "bad_images_skipped": len(bad),
+            "bad_images": bad,
+            "ignored_files": len(layout.ignored),
+            "exif_rotated": pools.exif_rotated,
+            "exif_unreadable": pools.exif_unreadable,
+            "duplicates": duplicates,
+        }
+    )
     return report

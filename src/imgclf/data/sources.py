@@ -1,8 +1,8 @@
 """Where images come from. Each source writes fetch's layout (see ``arrays``) into a folder.
 
 Sources without a test set of their own (digits, a folder with no ``test/``)
-hold one out here, stratified and seeded, so every later stage sees the same
-train/test layout.
+hold one out, stratified and seeded, so every later stage sees the same
+train/test layout. Every source reports exact duplicates (``duplicates``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import read_classes, read_split, write_subset
+from .duplicates import array_duplicates, leak_warning
 from .split import stratified_holdout
 
 if TYPE_CHECKING:
@@ -37,7 +38,9 @@ def fetch(data: DataParams, seed: int, out: Path) -> dict:
         from .folder import fetch_folder
 
         report = fetch_folder(data, seed, out)
-    return {**report, **test_coverage(out)}
+    coverage = test_coverage(out)
+    leak = leak_warning(report["duplicates"], data.duplicates == "drop_from_train")
+    return {**report, **coverage, "warnings": coverage["warnings"] + ([leak] if leak else [])}
 
 
 def test_coverage(out: Path) -> dict:
@@ -58,18 +61,13 @@ def test_coverage(out: Path) -> dict:
 
 
 def hold_out_test(
-    out: Path,
-    images: np.ndarray,
-    labels: np.ndarray,
-    fraction: float,
-    seed: int,
-    names: list[str],
-    index: np.ndarray | None = None,
+    out: Path, images: np.ndarray, labels: np.ndarray, data: DataParams, seed: int, names: list[str]
 ) -> dict:
-    """Write ``train`` and ``test`` from one labelled pool (only its ``index`` entries, if given)."""
-    index = np.arange(len(labels)) if index is None else np.asarray(index)
-    kept, held = stratified_holdout(labels[index], fraction, seed, what="test", names=names)
-    train, test = index[kept], index[held]
+    """Write ``train`` and ``test`` from one labelled pool: a stratified test set held out, then duplicates
+    of test images dropped from train when ``data.duplicates`` says so."""
+    kept, held = stratified_holdout(labels, data.test_fraction, seed, what="test", names=names)
+    duplicates, keep = array_duplicates(images[kept], images[held], data.duplicates)
+    train = kept[keep]
     write_subset(out, "train", images, labels, train)
-    write_subset(out, "test", images, labels, test)
-    return {"train": int(len(train)), "test": int(len(test)), "test_held_out": fraction}
+    write_subset(out, "test", images, labels, held)
+    return {"train": int(len(train)), "test": int(len(held)), "test_held_out": data.test_fraction, "duplicates": duplicates}
