@@ -9,7 +9,7 @@ def test_counts_copies_within_each_split_and_train_images_also_in_test():
     report, leaked = find_duplicates(train, test)
     assert (report["within_train"], report["within_test"], report["across_train_test"]) == (1, 1, 1)
     assert leaked == {2}
-    assert report["examples"] == [["a", "b"], ["y", "z"], ["c", "x"]]
+    assert report["examples"] == [["c", "x"], ["a", "b"], ["y", "z"]]  # leaks first
 
 
 def test_examples_stop_at_ten():

@@ -24,24 +24,24 @@ def _extra_copies(keys: list[str]) -> int:
 
 
 def find_duplicates(train: list[tuple[str, str]], test: list[tuple[str, str]]) -> tuple[dict, set[int]]:
-    """``train``/``test``: (name, content key) per image. Returns (report, train positions also in test)."""
+    """``train``/``test``: (name, content key) per image. Returns (report, train positions also in test).
+
+    Example pairs show leaks between train and test first: they are the ones that matter.
+    """
     first_in = defaultdict(dict)  # split -> key -> first name
-    pairs = []
+    within = []
     for split, entries in (("train", train), ("test", test)):
         for name, key in entries:
-            if key in first_in[split] and len(pairs) < SHOWN_PAIRS:
-                pairs.append([first_in[split][key], name])
+            if key in first_in[split]:
+                within.append([first_in[split][key], name])
             first_in[split].setdefault(key, name)
     leaked = {i for i, (_, key) in enumerate(train) if key in first_in["test"]}
-    for i in sorted(leaked):
-        if len(pairs) >= SHOWN_PAIRS:
-            break
-        pairs.append([train[i][0], first_in["test"][train[i][1]]])
+    across = [[train[i][0], first_in["test"][train[i][1]]] for i in sorted(leaked)]
     report = {
         "within_train": _extra_copies([k for _, k in train]),
         "within_test": _extra_copies([k for _, k in test]),
         "across_train_test": len(leaked),  # train images whose content is also in test
-        "examples": pairs,
+        "examples": (across + within)[:SHOWN_PAIRS],
     }
     return report, leaked
 
