@@ -15,7 +15,7 @@ import yaml
 
 from fakes import REPO
 
-STAGES = ("validate", "fetch", "split", "featurize", "train", "evaluate")
+STAGES = ("validate", "fetch", "split", "featurize", "train", "evaluate", "export")
 BIN = Path(sys.executable).parent
 
 
@@ -41,8 +41,9 @@ def metrics(root: Path) -> dict:
     return json.loads((root / "metrics" / "eval.json").read_text())
 
 
-def clone(root: Path, data_changes: dict | None = None) -> Path:
-    """The project's files as a fresh clone has them (no outputs, no lock), committed to a new git repo."""
+def clone(root: Path, data_changes: dict | None = None, **sections: dict) -> Path:
+    """The project's files as a fresh clone has them (no outputs, no lock), committed to a new git repo;
+    ``data_changes`` and ``sections`` (e.g. ``export={"formats": []}``) edit params.yaml first."""
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -50,9 +51,11 @@ def clone(root: Path, data_changes: dict | None = None) -> Path:
         if (REPO / name).is_file() and not name.startswith(("metrics/", "dvc.lock")):
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
-    if data_changes:
+    changes = {"data": data_changes or {}, **sections}
+    if any(changes.values()):
         params = yaml.safe_load((root / "params.yaml").read_text())
-        params["data"].update(data_changes)
+        for section, values in changes.items():
+            params[section].update(values)
         (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(root, "git", "init", "-q")
     run(root, "git", "add", "-A")

@@ -12,7 +12,7 @@ from fakes import REPO
 
 PACKAGE = REPO / "src" / "imgclf"
 # Subpackages in pipeline order: each may import the ones before it, never one after.
-ORDER = ["data", "features", "models", "training", "evaluation"]
+ORDER = ["data", "features", "models", "training", "evaluation", "export"]
 # Top-level modules that every subpackage may use; they import no subpackage themselves.
 FOUNDATION = {"errors", "io", "progress", "hardware", "constraints", "runtime"}
 MAX_MODULE_LINES = 300

@@ -1,5 +1,6 @@
 """The ``imgclf`` command: the tools around the pipeline, one subcommand each.
 
+    imgclf predict PATH... [--model data/export] [--top-k 5] [--out predictions.csv] [--rev REV]
     imgclf leaderboard [--rev REV ...] [--all-commits] [--out DIR]
 
 Errors print one line and exit 1; Ctrl-C exits 130, as in the stages.
@@ -16,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # subcommand -> (module with add_arguments(parser) and run(args), one-line help)
 COMMANDS = {
+    "predict": ("imgclf.export.predict", "classify pictures, folders and archives with an exported model"),
     "leaderboard": ("imgclf.evaluation.leaderboard", "rank experiments and commits by test top-1"),
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .constraints import AutoOrFlag, Number, OneOf, OrNull, Text, build_section, is_hex, param
+from .constraints import AutoOrFlag, ListOf, Number, OneOf, OrNull, Text, build_section, is_hex, param
 from .data.images import RESIZE_MODES
 from .errors import ParamsError
 from .features.catalog import BACKBONES
@@ -82,6 +82,18 @@ class TrainParams:
     distribution: str = param("auto", OneOf(("auto", "none", "data_parallel")))
 
 
+@dataclass(frozen=True)
+class ExportParams:
+    """What stage export writes besides model.keras, and how strictly it checks it."""
+
+    formats: list = param(["saved_model", "tflite"], ListOf(OneOf(("saved_model", "tflite", "onnx"))))
+    quantize: str = param("none", OneOf(("none", "int8")))  # int8: also a full-integer model_int8.tflite
+    calibration_images: int = param(300, Number(int, 1))  # training pictures int8 is calibrated on
+    batch_size: int = param(64, Number(int, 1))  # pictures per call when measuring
+    min_agreement: float = param(0.999, Number(float, 0, 1))  # float formats' top-1 agreement with Keras
+    max_probability_diff: float = param(0.0001, Number(float, 0))  # float formats' largest probability difference
+
+
 # One section per registered model, in the registry's order: params.yaml's ``models``.
 ModelsParams = dataclasses.make_dataclass(
     "ModelsParams",
@@ -99,6 +111,7 @@ class Params:
     model: str = param("head", OneOf(MODELS))
     train: TrainParams = field(default_factory=TrainParams)
     models: Any = field(default_factory=ModelsParams)
+    export: ExportParams = field(default_factory=ExportParams)
 
     @property
     def recipe(self) -> Any:

@@ -40,16 +40,12 @@ def test_second_repro_runs_only_the_check(project):
     assert ran(run(root, "dvc", "repro")) == ["validate"]
 
 
-def test_a_forced_rerun_gives_the_same_model_file_and_metrics(project):
-    """Same params and seed: the same model.keras, byte for byte, and the same metrics; timings kept apart.
-    (tests/test_featurize.py shows the same for the embeddings and their manifest.)"""
+def test_a_forced_rerun_gives_the_same_model_file_so_nothing_after_it_reruns(project):
+    """Same params and seed: model.keras byte for byte (timings kept apart), so evaluate and export are
+    up to date. (tests/features/test_featurize.py shows the same for the embeddings and their manifest.)"""
     root, _ = project
-    before, hashes = metrics(root), lock_hashes(root)
-    result = run(root, "dvc", "repro", "--force", "--downstream", "train")
-    assert ran(result) == ["train", "evaluate"]
-    after = metrics(root)
-    for key in ("top1", "top5", "macro_f1", "log_loss"):
-        assert after[key] == before[key], key
+    hashes = lock_hashes(root)
+    assert ran(run(root, "dvc", "repro", "--force", "--single-item", "train")) == ["train"]
     assert lock_hashes(root)["data/train"] == hashes["data/train"]
     assert ran(run(root, "dvc", "repro")) == ["validate"]
 
@@ -61,7 +57,9 @@ def test_a_forced_rerun_gives_the_same_model_file_and_metrics(project):
         ("models.resnext.epochs", 3, []),  # not the selected model: its recipe is not a dependency
         ("features.image_size", 40, ["featurize"]),  # then train and evaluate, through data/features
         ("data.val_fraction", 0.2, ["split"]),
-        ("seed", 1, ["fetch", "split", "featurize", "train"]),
+        ("seed", 1, ["fetch", "split", "featurize", "train", "export"]),
+        ("data.resize", "pad", ["fetch", "export"]),  # export records it for `imgclf predict`
+        ("export.quantize", "int8", ["export"]),
     ],
 )
 def test_a_param_change_invalidates_exactly_the_stages_that_read_it(project, key, value, invalidated):
@@ -123,3 +121,43 @@ def test_bad_param_fails_before_any_work_with_one_line(project):
         in result.stderr
     )
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_export_writes_every_format_and_each_agrees_with_keras(project):
+    root, _ = project
+    export = root / "data" / "export"
+    for name in ("model.keras", "saved_model", "model.tflite", "labels.txt", "model_card.md", "preprocessing.json"):
+        assert (export / name).exists(), name
+    figures = json.loads((root / "metrics" / "export.json").read_text())["formats"]
+    assert set(figures) == {"keras", "saved_model", "tflite"}
+    top1 = metrics(root)["top1"]
+    for name, f in figures.items():
+        assert f["agreement"] >= 0.999 and f["max_abs_diff"] <= 1e-4, name
+        assert abs(f["top1"] - top1) <= 0.001, name  # the end-to-end model scores what evaluate scored
+    assert (export / "labels.txt").read_text().split() == [str(d) for d in range(10)]
+    assert "| tflite |" in (export / "model_card.md").read_text()
+
+
+def test_a_committed_export_is_an_artifact_and_predict_on_it_scores_what_evaluate_scored(project, tmp_path):
+    """Commit, register a version, `dvc artifacts get` it; then `imgclf predict --rev HEAD` (the model fetched
+    through DVC) on the test split's own pictures, saved as PNG files in class folders."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    root, _ = project
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-qm", "trained")
+    run(root, "gto", "register", "image-classifier", "HEAD", "--version", "v1.0.0")
+    run(root, "dvc", "artifacts", "get", ".", "image-classifier", "--rev", "v1.0.0", "-o", str(tmp_path / "got"))
+    assert (tmp_path / "got" / "model.keras").read_bytes() == (root / "data" / "export" / "model.keras").read_bytes()
+    images = np.load(root / "data" / "split" / "test_images.npy")
+    labels = np.load(root / "data" / "split" / "test_labels.npy")
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        (tmp_path / "pics" / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(tmp_path / "pics" / str(label) / f"{i:04d}.png")
+    run(root, "imgclf", "predict", str(tmp_path / "pics"), "--rev", "HEAD", "--out", str(tmp_path / "p.csv"))
+    table = pd.read_csv(tmp_path / "p.csv", dtype={"label_1": str})
+    truth = table["path"].str.split("/").str[-2]
+    assert len(table) == len(labels)
+    assert abs((table["label_1"] == truth).mean() - metrics(root)["top1"]) <= 0.001

@@ -95,16 +95,13 @@ def test_diverging_training_stops_with_an_error_naming_the_recipe(cache):
     assert not (cache / "nan" / "model.keras").exists()
 
 
-SMOKE = {
-    "mobilenet_v1": {"alpha": 0.25, "shallow": True},
-    "mobilenet_v2": {"alpha": 0.35},
-    "resnext": {"cardinality": 2, "bottleneck_width": 2},
-}
+SMOKE = {"resnext": {"cardinality": 2, "bottleneck_width": 2}}
 
 
 @pytest.mark.parametrize("name", list(SMOKE))
-def test_every_image_model_trains_one_epoch_and_saves_a_model_of_pixels(cache, name):
-    """The same path the train stage takes, in-process; the dvc queue test runs a subset end to end."""
+def test_an_image_model_trains_one_epoch_and_saves_a_model_of_pixels(cache, name):
+    """The path every registered image model takes (the builders differ: tests/models/test_registry.py builds
+    each); mobilenet_v1 also runs end to end in the dvc queue test."""
     rng = np.random.default_rng(1)
     for split, n in (("train", 24), ("val", 6)):
         write_subset(cache / "split", split, rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8), np.arange(n) % 3)

@@ -21,13 +21,22 @@ class LinearProbeParams:
 
 
 def probe_as_keras(mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> keras.Model:
-    """A fitted StandardScaler + LogisticRegression as a Keras model with the same logits."""
+    """A fitted StandardScaler + LogisticRegression as one Keras Dense layer with the same logits.
+
+    ((x - mean) / scale) @ coef.T + intercept = x @ (coef / scale).T + (intercept - coef @ (mean / scale)):
+    the standardization folds into the weights, so the exported probe is a single matrix product.
+    With two classes scikit-learn fits one logit z for class 1; the model returns (0, z), whose softmax
+    is (1 - sigmoid(z), sigmoid(z)), scikit-learn's probabilities, so every model has one logit per class.
+    """
     import keras
 
+    if coef.shape[0] == 1:
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
     dim, classes = coef.shape[1], coef.shape[0]
+    kernel = (coef / scale).T  # computed in float64, rounded once
+    bias = intercept - coef @ (mean / scale)
     inputs = keras.Input((dim,), name="embedding")
-    x = keras.layers.Normalization(mean=mean, variance=np.square(scale), name="standardize")(inputs)
     dense = keras.layers.Dense(classes, name="logits")
-    outputs = dense(x)
-    dense.set_weights([coef.T.astype(np.float32), intercept.astype(np.float32)])
+    outputs = dense(inputs)
+    dense.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
     return keras.Model(inputs, outputs, name="linear_probe")

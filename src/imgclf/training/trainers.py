@@ -64,7 +64,7 @@ def save_model(model: keras.Model, path: Path) -> None:
     """The architecture and weights, for inference: an uncompiled view of ``model`` saves no optimizer
     state (half the file for Adam), which the epoch checkpoints keep instead. The file is made
     byte-reproducible, so the same weights give the same DVC hash."""
-    inference = keras.Model(model.inputs, model.outputs, name=model.name)
+    inference = keras.Model(model.input, model.output, name=model.name)  # single tensors, not lists of one
     with atomic_file(path) as tmp:
         inference.save(tmp)
         normalize_keras_archive(tmp)

@@ -1,0 +1,64 @@
+"""Whatever ``model`` trained, one Keras model from uint8 pictures to class probabilities.
+
+A model trained on the embedding cache (the probe, the head) gets the featurize
+backbone, with its pixel scaling and resize, in front of it: rebuilt from the
+manifest under the same seed, so it is the very network whose embeddings the
+cache holds. A model of pictures loses its augmentation block, which acts only
+in training but would leave random ops in an exported graph; the weights are
+the same objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+from ..features.manifest import FeatureManifest
+from ..features.preprocessing import ImageNetPreprocess  # noqa: F401  registered on import, needed to load
+from ..io import read_json
+from ..models.layers import GroupedConv2D  # noqa: F401
+
+AUGMENT = "augment"  # the name models.classifier gives the augmentation block
+
+
+def without_augmentation(model: keras.Model) -> keras.Model:
+    """The part of ``model`` after its augmentation block (the whole model if it has none)."""
+    names = [layer.name for layer in model.layers]
+    if AUGMENT not in names:
+        return model
+    return keras.Model(model.get_layer(AUGMENT).output, model.output, name=f"{model.name}_inference")
+
+
+def featurizer_from(manifest: FeatureManifest, input_size: int) -> keras.Model:
+    """The featurize stage's network, rebuilt from its manifest (call under the stage's seed)."""
+    from ..features.backbones import resolve_weights
+    from ..features.featurize import build_featurizer
+    from ..params import FeaturesParams
+
+    params = FeaturesParams(
+        backbone=manifest.backbone, weights=manifest.weights, alpha=manifest.alpha, image_size=manifest.image_size
+    )
+    weights, _ = resolve_weights(manifest.backbone, manifest.weights, manifest.alpha, manifest.image_size)
+    return build_featurizer(params, (input_size, input_size, 3), weights)
+
+
+def load_trained(train_dir: Path) -> keras.Model:
+    return keras.models.load_model(Path(train_dir) / "model.keras", compile=False)
+
+
+def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int) -> keras.Model:
+    """pixels (N, input_size, input_size, 3) uint8 -> probabilities (N, classes) float32."""
+    summary = read_json(Path(train_dir) / "train.json")
+    inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="images")
+    if summary["input"] == "embeddings":
+        # First, before anything else draws from the seeded generators (loading a model initializes
+        # its layers before setting their weights): a random-init backbone must be featurize's own.
+        x = featurizer_from(FeatureManifest.load(features_dir), input_size)(inputs)
+        logits = load_trained(train_dir)(x)
+    else:
+        logits = without_augmentation(load_trained(train_dir))(keras.ops.cast(inputs, "float32"))
+    if isinstance(logits, list | tuple):  # a model saved with lists of one tensor as its outputs
+        (logits,) = logits
+    probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
+    return keras.Model(inputs, probabilities, name=f"{summary['model']}_end_to_end")

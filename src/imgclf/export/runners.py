@@ -1,0 +1,119 @@
+"""One interface over every exported format: ``predict(uint8 batch) -> probabilities``.
+
+A ``.tflite`` file runs on the LiteRT interpreter (no TensorFlow import) and
+an ``.onnx`` file on onnxruntime; the Keras file and the SavedModel need
+TensorFlow. ``imgclf predict`` and the export stage's parity checks both use it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+FORMATS = ("keras", "saved_model", "tflite", "tflite_int8", "onnx")
+FILES = {  # format -> its name in an export folder
+    "keras": "model.keras",
+    "saved_model": "saved_model",
+    "tflite": "model.tflite",
+    "tflite_int8": "model_int8.tflite",
+    "onnx": "model.onnx",
+}
+
+
+class Runner:
+    """A loaded model: ``image_size`` px square uint8 pictures in, probabilities out."""
+
+    image_size: int
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class KerasRunner(Runner):
+    def __init__(self, path: Path):
+        import keras
+
+        from ..features.preprocessing import ImageNetPreprocess  # noqa: F401  registers the custom layers
+        from ..models.layers import GroupedConv2D  # noqa: F401
+
+        self.model = keras.models.load_model(path, compile=False)
+        self.image_size = int(self.model.input_shape[1])
+
+    def predict(self, images):
+        return np.asarray(self.model.predict_on_batch(images), dtype=np.float32)
+
+
+class SavedModelRunner(Runner):
+    def __init__(self, path: Path):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+        self.image_size = int(self.signature.structured_input_signature[1]["images"].shape[1])
+
+    def predict(self, images):
+        outputs = self.signature(images=self.tf.constant(images))
+        return np.asarray(next(iter(outputs.values())), dtype=np.float32)
+
+
+class TFLiteRunner(Runner):
+    def __init__(self, path: Path):
+        from ai_edge_litert.interpreter import Interpreter
+
+        from ..data.parallel import available_cores
+
+        self.interpreter = Interpreter(model_path=str(path), num_threads=available_cores())
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.image_size = int(self.input["shape"][1])
+        self.batch = None
+
+    def predict(self, images):
+        if self.batch != len(images):  # resize once per batch size, not per call
+            self.interpreter.resize_tensor_input(self.input["index"], images.shape)
+            self.interpreter.allocate_tensors()
+            self.batch = len(images)
+        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(images, dtype=self.input["dtype"]))
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self.output["index"])
+        scale, zero = self.output["quantization"]
+        return (out.astype(np.float32) - zero) * scale if scale else out.astype(np.float32)
+
+
+class OnnxRunner(Runner):
+    def __init__(self, path: Path):
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.name = self.session.get_inputs()[0].name
+        self.image_size = int(self.session.get_inputs()[0].shape[1])
+
+    def predict(self, images):
+        return np.asarray(self.session.run(None, {self.name: images})[0], dtype=np.float32)
+
+
+def format_of(path: Path) -> str:
+    path = Path(path)
+    if path.is_dir() and (path / "saved_model.pb").exists():
+        return "saved_model"
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return "keras"
+    if suffix == ".tflite":
+        return "tflite_int8" if path.stem.endswith("_int8") else "tflite"
+    if suffix == ".onnx":
+        return "onnx"
+    raise DataError(f"{path}: not a model this tool reads (a .keras, .tflite or .onnx file, or a SavedModel folder)")
+
+
+def load_runner(path: Path) -> Runner:
+    """A Runner for a model file or SavedModel folder; DataError naming it otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such model file or folder")
+    kind = format_of(path)
+    runner = {"keras": KerasRunner, "saved_model": SavedModelRunner, "onnx": OnnxRunner}.get(kind, TFLiteRunner)
+    return runner(path)

@@ -1,0 +1,84 @@
+"""Every export format computes what the Keras model computes, measured the way the stage measures it."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from imgclf.export import formats, parity
+from imgclf.export.formats import ExportError
+from imgclf.export.runners import FILES, format_of, load_runner
+from imgclf.models.registry import MODELS, BuildContext
+from imgclf.runtime import keras_state
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A small MobileNet V1 as an end-to-end model of uint8 pictures, written in every format."""
+    import keras
+
+    out = tmp_path_factory.mktemp("export")
+    spec = MODELS["mobilenet_v1"]
+    recipe = dataclasses.replace(spec.params(), alpha=0.25, shallow=True)
+    with keras_state(0):
+        trained = spec.build(recipe, BuildContext((SIZE, SIZE, 3), 4, 0))
+    from imgclf.export.end_to_end import without_augmentation
+
+    inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8")
+    logits = without_augmentation(trained)(keras.ops.cast(inputs, "float32"))
+    model = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(logits))
+    pictures = np.random.default_rng(0).integers(0, 256, (40, SIZE, SIZE, 3), dtype=np.uint8)
+    formats.write_keras(model, out / FILES["keras"])
+    formats.write_saved_model(model, out / FILES["saved_model"])
+    formats.write_tflite(out / FILES["saved_model"], out / FILES["tflite"])
+    formats.write_tflite_int8(out / FILES["saved_model"], out / FILES["tflite_int8"], pictures[:20])
+    formats.write_onnx(out / FILES["saved_model"], out / FILES["onnx"])
+    return out, pictures, model.predict(pictures, verbose=0)
+
+
+@pytest.mark.parametrize("name", ["keras", "saved_model", "tflite", "onnx"])
+def test_each_float_format_agrees_with_the_keras_model(exported, name):
+    out, pictures, reference = exported
+    runner = load_runner(out / FILES[name])
+    assert format_of(out / FILES[name]) == name and runner.image_size == SIZE
+    probs = parity.predict_all(runner, pictures, 16, name)
+    figures = parity.compare(probs, reference, reference.argmax(1))
+    assert figures["agreement"] == 1.0 and figures["max_abs_diff"] < 1e-4
+    parity.check(name, figures, 0.999, 1e-4)  # passes
+
+
+def test_the_int8_model_is_smaller_and_close(exported):
+    out, pictures, reference = exported
+    probs = load_runner(out / FILES["tflite_int8"]).predict(pictures)
+    assert probs.shape == reference.shape and np.abs(probs - reference).max() < 0.1
+    assert (out / FILES["tflite_int8"]).stat().st_size < 0.5 * (out / FILES["tflite"]).stat().st_size
+
+
+def test_the_saved_model_signature_takes_uint8_images():
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, SIZE, SIZE, 3), tf.uint8, name="images")
+    assert spec.dtype == tf.uint8 and formats.SIGNATURE == "serving_default" and formats.INPUT_NAME == "images"
+
+
+def test_latency_and_throughput_are_measured(exported):
+    out, pictures, _ = exported
+    runner = load_runner(out / FILES["tflite"])
+    p50, p95 = parity.latency_ms(runner, pictures[0], repeats=5)
+    assert 0 < p50 <= p95 and parity.throughput(runner, pictures, 8) > 0
+    assert parity.size_bytes(out / FILES["saved_model"]) > parity.size_bytes(out / FILES["tflite"]) * 0.5
+
+
+@pytest.mark.parametrize(
+    "figures, message",
+    [
+        ({"agreement": 0.99, "max_abs_diff": 0.0}, r"tflite: top-1 agreement with the Keras model is 99\.0000%, below"),
+        ({"agreement": 1.0, "max_abs_diff": 0.01}, r"tflite: largest probability difference .* is 0\.01, above"),
+    ],
+)
+def test_a_float_format_that_disagrees_fails_naming_the_format_and_the_figure(figures, message):
+    with pytest.raises(ExportError, match=message):
+        parity.check("tflite", figures, 0.999, 1e-4)
+    parity.check("tflite_int8", figures, 0.999, 1e-4)  # int8 is reported, not held to float tolerances
