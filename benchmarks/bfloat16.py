@@ -66,7 +66,7 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
             backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128, precision=precision
         )
         with keras_state(0, POLICIES[precision]):
-            _, timing = featurize(split, tmp / precision, features)
+            _, timing = featurize(split, tmp / precision, features, seed=0)
         result[f"{precision}_featurize_images_per_s"] = timing["images_per_second"]
         for model in ("linear_probe", "head"):
             out = tmp / f"{model}_{precision}"

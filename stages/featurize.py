@@ -16,7 +16,7 @@ def main() -> None:
 
     precision = resolve_precision(params.features.precision)
     with stage_output(args.out, params) as tmp, keras_state(params.seed, POLICIES[precision]):
-        manifest, timing = featurize(args.split, tmp, params.features)
+        manifest, timing = featurize(args.split, tmp, params.features, params.seed)
         replace(manifest, run=run_info()).save(tmp)
     write_json(args.timing, timing)  # outside the hashed output: see featurize()
     print(f"featurize: {manifest.count} x {manifest.embedding_dim} at {timing['images_per_second']} img/s")

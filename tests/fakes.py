@@ -188,6 +188,6 @@ def featurized(
         write_subset(root / "split", split, rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), np.arange(n) % 2)
     write_classes(root / "split", ["a", "b"])
     with keras_state(seed):
-        manifest, _ = featurize(root / "split", root / "features", features)
+        manifest, _ = featurize(root / "split", root / "features", features, seed)
     manifest.save(root / "features")
     return root

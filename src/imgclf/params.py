@@ -61,6 +61,7 @@ class FeaturesParams:
     image_size: int = param(32, Number(int, 32, 1024))
     batch_size: int = param(64, Number(int, 1))
     precision: str = param("auto", OneOf(("auto", "float32", "bfloat16")))
+    views: int = param(1, Number(int, 1, 32))  # 1 + augmented views of each training picture cached
 
     def check(self, where: str, prefix: str) -> None:
         if self.backbone not in BACKBONES:
@@ -80,6 +81,14 @@ class TrainParams:
     mixed_precision: str = param("auto", OneOf(("auto", "float32", "mixed_float16", "mixed_bfloat16")))
     jit_compile: str | bool = param("auto", AutoOrFlag())
     distribution: str = param("auto", OneOf(("auto", "none", "data_parallel")))
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """What stage evaluate shows besides the metrics."""
+
+    gallery_size: int = param(32, Number(int, 1))  # most confident mistakes in metrics/misclassified.png
+    tta: str = param("none", OneOf(("none", "flip")))  # flip: the mean of each test picture and its mirror
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,7 @@ class Params:
     model: str = param("head", OneOf(MODELS))
     train: TrainParams = field(default_factory=TrainParams)
     models: Any = field(default_factory=ModelsParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     export: ExportParams = field(default_factory=ExportParams)
 
     @property

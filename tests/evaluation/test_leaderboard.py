@@ -1,91 +1,150 @@
+"""The leaderboard from rows shaped as dvc.api.exp_show() returns them: groups of seeds, one table per test set."""
+
 import pandas as pd
+import pytest
 
-from imgclf.evaluation.leaderboard import build, markdown, rank, rows
+from imgclf.evaluation.leaderboard import build, grouped, markdown, ranked, runs
+from imgclf.evaluation.runs import _cli_rows, run_record
 
 
-def entry(name, top1, dataset="cifar10", test_set="aaaa", seconds=10.0, model="head"):
-    metrics = {
-        "top1": top1,
-        "top5": 0.99,
-        "macro_f1": top1 - 0.01,
-        "images": 100,
-        "train": {"params": 1000, "epochs_run": 3, "seconds": seconds, "images_per_second": 50.0},
-        "run": {
-            "model": model,
-            "backend": "tensorflow",
-            "device": "CPU: x",
-            "precision": "float32",
-            "dataset": dataset,
-            "train_images": 900,
-            "test_images": 100,
-            "test_set": test_set,
-        },
-    }
-    params = {"model": model, "models": {model: {"epochs": 3, "optimizer": "adam", "learning_rate": 0.001}}}
+def row(name, top1, seed=0, dataset="cifar10", path="", lr=0.001, test_set="aaaa", test_images=100, model="head"):
+    """A flat row as dvc.api.exp_show() gives it (unambiguous columns unprefixed)."""
     return {
-        "rev": f"{name}000000",
-        "name": name,
-        "data": {"metrics": {"metrics/eval.json": {"data": metrics}}, "params": {"params.yaml": {"data": params}}},
+        "Experiment": name,
+        "rev": f"{name}0123456789",
+        "typ": "branch_commit",
+        "top1": top1,
+        "top5": min(1.0, top1 + 0.1),
+        "macro_f1": top1 - 0.01,
+        "balanced_accuracy": top1,
+        "ece": 0.05,
+        "tta": "none",
+        "train.params": 1000,
+        "train.epochs_run": 3,
+        "run.model": model,
+        "run.device": "CPU: x",
+        "run.dataset": dataset,
+        "run.test_images": test_images,
+        "run.test_set": test_set,
+        "metrics/train.json:seconds": 10.0,
+        "metrics/train.json:images_per_second": 50.0,
+        "seed": seed,
+        "model": model,
+        "data.dataset": dataset,
+        "data.path": path,
+        f"models.{model}.learning_rate": lr,
+        f"models.{model}.epochs": 3,
     }
 
 
-def dvc_json():
-    """The shape of `dvc exp show --json`: commits, each with groups of experiment revisions."""
-    head = entry("main", 0.80)
-    head["experiments"] = [
-        {"revs": [entry("exp-a", 0.85, model="resnext", seconds=100.0)]},
-        {"revs": [entry("exp-b", 0.90, dataset="cifar100")]},
-        {"revs": [entry("exp-c", 0.70, test_set="bbbb")]},
+def test_runs_that_differ_only_in_seed_are_one_group_with_mean_std_and_n():
+    rows = [row("a0", 0.80, seed=0), row("a1", 0.84, seed=1), row("a2", 0.82, seed=2), row("b0", 0.90, lr=0.0003)]
+    table = ranked(grouped(runs(rows)), "top1_mean")
+    assert table["runs"].tolist() == ["b0", "a0, a1, a2"]  # ranked by the mean
+    seeds = table.set_index("runs").loc["a0, a1, a2"]
+    assert seeds["n"] == 3 and seeds["seeds"] == "0, 1, 2"
+    assert seeds["top1_mean"] == pytest.approx(0.82) and seeds["top1_std"] == pytest.approx(0.02)
+    text = markdown(table, by_run=False)
+    assert "0.8200 ± 0.0200" in text
+    assert "0.9000 ± –" in text and "nan" not in text.lower()  # a single seed has no spread to show
+
+
+def test_each_test_set_gets_its_own_table_and_folders_their_base_name():
+    rows = [
+        row("c10", 0.90, dataset="cifar10"),
+        row("c100", 0.60, dataset="cifar100"),
+        row("mine", 0.99, dataset="folder", path="/data/photos/cifar10-jpg.tar.gz", test_images=64),
     ]
-    no_metrics = {"rev": "workspace", "name": None, "data": {"metrics": {}, "params": {}}, "experiments": None}
-    return [no_metrics, head]
+    table = ranked(grouped(runs(rows)), "top1_mean")
+    assert (table["rank"] == 1).all()  # three test sets, three rankings: a 64-picture folder leads nothing else
+    text = markdown(table, by_run=False)
+    assert "## cifar10, 100 test pictures" in text and "## cifar100, 100 test pictures" in text
+    assert "## cifar10-jpg.tar.gz, 64 test pictures" in text
 
 
-def test_rows_come_from_commits_and_experiments():
-    table = rows(dvc_json())
-    assert sorted(table["name"]) == ["exp-a", "exp-b", "exp-c", "main"]
-    assert table.set_index("name").loc["main", "recipe"] == "epochs=3, optimizer=adam, learning_rate=0.001"
+def test_a_workspace_identical_to_an_experiment_is_not_a_second_row():
+    workspace = {**row("x", 0.85), "Experiment": None, "rev": "workspace"}
+    other = {**row("y", 0.85, lr=0.01), "Experiment": None, "rev": "workspace"}
+    assert runs([row("x", 0.85), workspace])["name"].tolist() == ["x"]
+    assert sorted(runs([row("x", 0.85), other])["name"]) == ["workspace", "x"]  # different params: kept
 
 
-def test_ranking_flags_rows_that_are_not_comparable():
-    table = rank(rows(dvc_json()))
-    assert table["name"].tolist() == ["exp-b", "exp-a", "main", "exp-c"]
-    verdicts = dict(zip(table["name"], table["comparable"]))
-    assert verdicts["exp-b"] == "yes"  # the leader
-    assert verdicts["exp-a"].startswith("no: dataset cifar10")
+def test_by_run_keeps_one_row_per_run():
+    rows = [row("a0", 0.80, seed=0), row("a1", 0.84, seed=1)]
+    table = ranked(runs(rows), "top1")
+    assert table["name"].tolist() == ["a1", "a0"]
+    assert "| 1 | a1 |" in markdown(table, by_run=True)
 
 
-def test_comparability_follows_the_leaders_test_set():
-    records = dvc_json()
-    records[1]["experiments"].pop(1)  # without the cifar100 run, main's test set leads
-    verdicts = dict(zip(*rank(rows(records))[["name", "comparable"]].values.T))
-    assert verdicts == {"exp-a": "yes", "main": "yes", "exp-c": "no: another test set (100 images)"}
-
-
-def test_build_writes_markdown_csv_and_chart(tmp_path):
-    table = build(dvc_json(), tmp_path)
-    assert len(table) == 4
-    text = (tmp_path / "leaderboard.md").read_text()
-    assert text.splitlines()[0].startswith("| rank | name | rev | model | top1")
-    assert "| 1 | exp-b |" in text
-    assert pd.read_csv(tmp_path / "leaderboard.csv")["top1"].tolist() == [0.9, 0.85, 0.8, 0.7]
+def test_build_writes_markdown_csv_and_a_chart_panel_per_test_set(tmp_path):
+    rows = [row("a0", 0.80), row("a1", 0.82, seed=1), row("c100", 0.5, dataset="cifar100")]
+    table = build(rows, tmp_path)
+    assert len(table) == 2
+    assert pd.read_csv(tmp_path / "leaderboard.csv")["n"].tolist() == [2, 1]
     assert (tmp_path / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "leaderboard.md").read_text().count("## ") == 2
 
 
-def test_workspace_and_unnamed_commits_are_labelled_readably():
-    workspace = entry("w", 0.75)
-    workspace.update(rev="workspace", name=None)
-    commit = entry("c", 0.65)
-    commit.update(rev="0123456789abcdef", name=None)
-    table = rows([workspace, commit]).set_index("rev")
-    assert table.loc["workspace", "name"] == "workspace"
-    assert table.loc["0123456", "name"] == "0123456"
+def test_the_cli_json_gives_the_same_records_as_the_api():
+    """`--all-commits` reads `dvc exp show -A --json`; its records must read like the API's rows."""
+    api = row("a0", 0.80)
+    cli = [
+        {
+            "rev": api["rev"],
+            "name": "a0",
+            "data": {
+                "metrics": {
+                    "metrics/eval.json": {
+                        "data": {
+                            "top1": 0.80,
+                            "top5": 0.9,
+                            "macro_f1": 0.79,
+                            "balanced_accuracy": 0.8,
+                            "ece": 0.05,
+                            "tta": "none",
+                            "train": {"params": 1000, "epochs_run": 3},
+                            "run": {
+                                "model": "head",
+                                "device": "CPU: x",
+                                "dataset": "cifar10",
+                                "test_images": 100,
+                                "test_set": "aaaa",
+                            },
+                        }
+                    },
+                    "metrics/train.json": {"data": {"seconds": 10.0, "images_per_second": 50.0}},
+                },
+                "params": {
+                    "params.yaml": {
+                        "data": {
+                            "seed": 0,
+                            "model": "head",
+                            "data": {"dataset": "cifar10", "path": ""},
+                            "models": {"head": {"learning_rate": 0.001, "epochs": 3}},
+                        }
+                    }
+                },
+            },
+            "experiments": None,
+        }
+    ]
+    keys = ["seed", "model", "data.dataset", "data.path", "models.head.learning_rate", "models.head.epochs"]
+    assert run_record(_cli_rows(cli)[0], keys) == run_record(api, keys)
 
 
-def test_counts_stay_integers_when_an_old_run_lacks_them():
-    old = entry("old", 0.70)
-    del old["data"]["metrics"]["metrics/eval.json"]["data"]["run"]  # written before runs were recorded
-    table = rank(rows([entry("new", 0.80), old]))
-    assert str(table["train_images"].dtype) == "Int64"
-    new_row = markdown(table).splitlines()[2]
-    assert "| 900 | 100 |" in new_row and "900.0" not in new_row
+def test_rows_without_metrics_are_skipped_and_none_at_all_is_an_error():
+    from imgclf.errors import PipelineError
+
+    queued = {"Experiment": "q", "rev": "abc", "top1": None}
+    assert runs([row("a", 0.5), queued])["name"].tolist() == ["a"]
+    with pytest.raises(PipelineError, match=r"no experiment or commit has metrics/eval\.json yet"):
+        runs([queued])
+
+
+def test_what_dvc_could_not_read_counts_as_missing_not_as_a_crash():
+    failed = {**row("failed", 0.0), "top1": "!"}  # exp_show's mark for a file it could not read
+    half = {**row("half", 0.6), "metrics/train.json:seconds": "!", "train.params": "!"}
+    table = runs([row("a", 0.5), failed, half])
+    assert table["name"].tolist() == ["a", "half"]
+    assert pd.isna(table.set_index("name").loc["half", "train_seconds"])
+    assert grouped(table)["train_seconds"].notna().any()

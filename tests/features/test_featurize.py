@@ -26,7 +26,7 @@ def features(**changes) -> FeaturesParams:
 def run(split_dir, out, params, precision="float32"):
     """featurize as the stage runs it: seeded, under the precision's dtype policy."""
     with keras_state(0, POLICIES[precision]):
-        return featurize(split_dir, out, params)
+        return featurize(split_dir, out, params, seed=0)
 
 
 def test_featurizer_resizes_inside_the_model_and_matches_the_manual_pipeline():
@@ -67,7 +67,7 @@ def test_featurize_writes_float16_embeddings_and_a_manifest_that_is_a_function_o
         assert vectors.shape == (n, 256) and vectors.dtype == np.float16
     assert manifest.count == {"train": 10, "val": 4, "test": 6}
     assert manifest.preprocessing == "tf" and manifest.weights_sha256 is None
-    assert timing["images"] == 20 and timing["images_per_second"] > 0
+    assert timing["images"] == 26 and timing["images_per_second"] > 0  # the mirrored test set included
     again, _ = run(split_dir, tmp_path / "again", params)
     assert again == manifest  # timings are kept apart, so a rerun leaves the DVC output's hash alone
     assert (tmp_path / "features" / "test.npy").read_bytes() == (tmp_path / "again" / "test.npy").read_bytes()
@@ -97,3 +97,17 @@ def test_bfloat16_featurize_stays_close_to_float32(split_dir, tmp_path):
     b = load_array(tmp_path / "bf16" / "val.npy").astype("float32")
     assert not np.array_equal(a, b)
     assert np.linalg.norm(a - b) / np.linalg.norm(a) < 0.05
+
+
+def test_views_cache_augmented_training_embeddings_and_the_mirrored_test_set(split_dir, tmp_path):
+    params = features(backbone="mobilenet", alpha=0.25, batch_size=4, views=3)
+    manifest, timing = run(split_dir, tmp_path / "f", params)
+    views = load_array(tmp_path / "f" / "train_views.npy")
+    assert views.shape == (2, 10, 256) and manifest.views == 3
+    assert load_array(tmp_path / "f" / "test_flip.npy").shape == (6, 256)
+    assert timing["images"] == 10 + 4 + 6 + 6 + 2 * 10  # every view featurized: the cost is reported
+    with keras_state(0):
+        model = build_featurizer(params, (32, 32, 3), None)
+    images = load_array(split_dir / "train_images.npy")
+    mirrored = model.predict(np.asarray(images)[:, :, ::-1], verbose=0).astype(np.float16)
+    np.testing.assert_allclose(views[0].astype("float32"), mirrored.astype("float32"), rtol=1e-2, atol=1e-3)

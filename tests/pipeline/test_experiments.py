@@ -5,6 +5,8 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from projects import run, tiny
@@ -13,14 +15,15 @@ pytestmark = pytest.mark.slow
 
 
 # Short runs through the same train and evaluate stages, on a tiny subset of the embedded
-# default (12 training images per class), as queued experiments: a probe and a head on the
-# cache and an image model. (Every model's training is also tested in-process, faster.)
-MODEL_RUNS = {
-    "linear_probe": ["-S", "models.linear_probe.C=[0.1]"],
-    "head": ["-S", "models.head.epochs=1"],
+# default (12 training images per class), as queued experiments: a head on the cache over
+# two seeds (DVC's sweep syntax), and an image model. (Every model's training is also tested
+# in-process, faster; exporting is tested in test_pipeline.py.)
+QUEUED = {
+    "head": ["-S", "seed=range(0,2)", "-S", "models.head.epochs=1"],  # queued as head-1 (seed 0) and head-2
     # The from-scratch recipe warms up for 1 epoch: a 1-epoch smoke run must scale that down, not refuse.
     "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.alpha=0.25"],
 }
+RUNS = {"head-1": "head", "head-2": "head", "mobilenet_v1": "mobilenet_v1"}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +43,8 @@ def wait_for_queue(root: Path, timeout_s: float = 900) -> str:
 
 @pytest.fixture(scope="module")
 def queued_models(tiny_project):
-    """Every model queued with `dvc exp run --queue -S model=<name>`, then `dvc queue start --jobs 2`."""
-    for model, changes in MODEL_RUNS.items():
+    """Queued with `dvc exp run --queue -n <name> -S model=<name> ...`, then `dvc queue start --jobs 2`."""
+    for model, changes in QUEUED.items():
         # up to evaluate: exporting each is tested in test_pipeline.py, and would double the time here
         run(tiny_project, "dvc", "exp", "run", "--queue", "-n", model, "-S", f"model={model}", *changes, "evaluate")
     run(tiny_project, "dvc", "queue", "start", "--jobs", "2")
@@ -51,16 +54,17 @@ def queued_models(tiny_project):
     return status, exps
 
 
-@pytest.mark.parametrize("model", list(MODEL_RUNS))
-def test_every_model_trains_and_evaluates_as_a_queued_experiment(queued_models, model):
+@pytest.mark.parametrize("name", list(RUNS))
+def test_each_queued_experiment_trains_and_evaluates(queued_models, name):
     status, exps = queued_models
-    assert re.search(rf"\b{model}\b.*\bSuccess\b", status), status
-    scores = exps[model]["data"]["metrics"]["metrics/eval.json"]["data"]
-    params = exps[model]["data"]["params"]["params.yaml"]["data"]
-    assert params["model"] == model
-    assert scores["run"]["model"] == model and scores["images"] == scores["run"]["test_images"] == 30
+    assert re.search(rf"\b{name}\b.*\bSuccess\b", status), status
+    scores = exps[name]["data"]["metrics"]["metrics/eval.json"]["data"]
+    params = exps[name]["data"]["params"]["params.yaml"]["data"]
+    assert params["model"] == RUNS[name] and scores["run"]["model"] == RUNS[name]
+    assert scores["images"] == scores["run"]["test_images"] == 30
     assert scores["run"]["backend"] == "tensorflow" and scores["run"]["device"].startswith("CPU")
     assert 0.0 <= scores["top1"] <= 1.0 and scores["train"]["epochs_run"] >= 1
+    assert {"balanced_accuracy", "ece", "tta"} <= set(scores)
 
 
 def test_a_one_epoch_smoke_run_scales_its_warmup_down_and_says_so(tiny_project, queued_models):
@@ -70,11 +74,23 @@ def test_a_one_epoch_smoke_run_scales_its_warmup_down_and_says_so(tiny_project, 
     )
 
 
-def test_queued_experiments_compare_in_the_leaderboard_and_plots(tiny_project, queued_models, tmp_path):
+def test_the_leaderboard_groups_seeds_with_mean_and_std(tiny_project, queued_models, tmp_path):
+    _, exps = queued_models
     board = run(tiny_project, "imgclf", "leaderboard", "--out", str(tmp_path))
-    table = (tmp_path / "leaderboard.csv").read_text()
-    assert all(model in table for model in MODEL_RUNS) and "rank | name" in board.stdout
-    assert table.count(",yes") == len(MODEL_RUNS)  # same dataset and test set: all comparable
-    run(tiny_project, "dvc", "plots", "diff", "head", "mobilenet_v1", "-o", str(tmp_path / "plots"))
+    table = pd.read_csv(tmp_path / "leaderboard.csv")
+    heads = table[table["model"] == "head"].iloc[0]
+    assert heads["n"] == 2 and heads["seeds"] == "0, 1" and heads["runs"] in ("head-1, head-2", "head-2, head-1")
+    top1 = [exps[n]["data"]["metrics"]["metrics/eval.json"]["data"]["top1"] for n in ("head-1", "head-2")]
+    assert heads["top1_mean"] == pytest.approx(np.mean(top1), abs=1e-6)  # the CSV keeps 6 decimals
+    assert heads["top1_std"] == pytest.approx(np.std(top1, ddof=1), abs=1e-6)
+    assert table[table["model"] == "mobilenet_v1"].iloc[0]["n"] == 1
+    assert "## digits, 30 test pictures" in board.stdout and " ± –" in board.stdout  # one seed: no spread
+    by_run = run(tiny_project, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "runs"))
+    assert all(name in by_run.stdout for name in RUNS)
+
+
+def test_queued_experiments_compare_in_dvc_plots(tiny_project, queued_models, tmp_path):
+    run(tiny_project, "dvc", "plots", "diff", "head-1", "mobilenet_v1", "-o", str(tmp_path / "plots"))
     html = (tmp_path / "plots" / "index.html").read_text()
-    assert "head" in html and "mobilenet_v1" in html and "val_accuracy" in html
+    assert "head-1" in html and "mobilenet_v1" in html and "val_accuracy" in html
+    assert "per_class_error" in html or "Per-class error" in html

@@ -33,6 +33,16 @@ def test_repro_runs_every_stage_and_writes_metrics(project):
     manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
     assert manifest["backbone"] == "resnet50" and manifest["run"]["backend"] == "tensorflow"
     assert json.loads((root / "metrics" / "train.json").read_text())["images_per_second"] > 0
+    assert result["tta"] == "none" and 0 <= result["ece"] <= 1 and 0 <= result["balanced_accuracy"] <= 1
+    assert "predictions.csv" in (root / "metrics" / ".gitignore").read_text()  # DVC-cached, not in git
+
+
+def test_dvc_plots_show_renders_the_errors_the_calibration_and_the_gallery(project, tmp_path):
+    root, _ = project
+    run(root, "dvc", "plots", "show", "-o", str(tmp_path / "plots"))
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert "Per-class error rate" in html and "Reliability" in html and "misclassified.png" in html
+    assert list((tmp_path / "plots").rglob("*misclassified.png"))
 
 
 def test_second_repro_runs_only_the_check(project):

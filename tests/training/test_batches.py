@@ -31,3 +31,31 @@ def test_mixing_keeps_targets_a_distribution_matching_the_pixels(mixup, cutmix):
     np.testing.assert_allclose(mixed_targets.sum(1), 1.0)
     # the share of image 1 in each mixed image equals its target weight
     np.testing.assert_allclose(mixed.mean(axis=(1, 2, 3)) / 200, mixed_targets[:, 1], atol=1e-6)
+
+
+def test_each_epoch_draws_one_cached_view_per_item_the_same_way_every_time():
+    base = np.zeros((6, 2), np.float32)
+    views = np.stack([np.full((6, 2), 1.0), np.full((6, 2), 2.0)]).astype(np.float16)  # view v holds the value v
+    labels = np.arange(6) % 2
+
+    def served(epoch):
+        batches = Batches(base, labels, 2, batch_size=6, seed=3, epoch=epoch, views=views)
+        return batches[0][0][:, 0]
+
+    first = served(0)
+    assert set(first.tolist()) <= {0.0, 1.0, 2.0} and len(set(first.tolist())) > 1
+    np.testing.assert_array_equal(first, served(0))
+    assert any(not np.array_equal(first, served(e)) for e in range(1, 5))
+
+
+def test_balanced_class_weights_become_per_sample_weights_mixed_like_the_labels():
+    from imgclf.training.batches import balanced_weights
+
+    labels = np.array([0] * 9 + [1])
+    weights = balanced_weights(labels, 2)
+    np.testing.assert_allclose(weights, [10 / 18, 10 / 2])
+    x = np.zeros((10, 2), np.float32)
+    _, targets, sample = Batches(x, labels, 2, batch_size=10, class_weights=weights)[0]
+    np.testing.assert_allclose(sample, targets @ weights)
+    _, mixed_targets, mixed = Batches(x, labels, 2, batch_size=10, seed=0, mixup=0.4, class_weights=weights)[0]
+    np.testing.assert_allclose(mixed, mixed_targets @ weights)

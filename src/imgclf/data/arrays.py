@@ -46,6 +46,17 @@ def read_embeddings(features_dir: str | Path, split_dir: str | Path, split: str)
     return np.asarray(vectors, dtype=np.float32), labels
 
 
+def read_views(features_dir: str | Path, shape: tuple) -> np.ndarray | None:
+    """The cached augmented views of the training embeddings (V, N, D), memory-mapped; None without views."""
+    path = Path(features_dir) / "train_views.npy"
+    if not path.exists():
+        return None
+    views = load_array(path)
+    if views.ndim != 3 or views.shape[1:] != tuple(shape):
+        raise DataError(f"{path}: {views.shape} views for {tuple(shape)} training embeddings; rerun featurize")
+    return views
+
+
 def write_subset(
     folder: Path, split: str, images: np.ndarray, labels: np.ndarray, index: np.ndarray | None = None
 ) -> None:
@@ -60,6 +71,20 @@ def write_subset(
     out.flush()
     del out
     save_array(labels_path(folder, split), np.asarray(labels)[index].astype(np.int64))
+
+
+def names_path(folder: Path, split: str) -> Path:
+    return Path(folder) / f"{split}_names.json"
+
+
+def write_names(folder: str | Path, split: str, names: list[str]) -> None:
+    """The file each stored picture came from (folder sources), in array order: galleries show them."""
+    write_json(names_path(folder, split), list(names))
+
+
+def read_names(folder: str | Path, split: str) -> list[str] | None:
+    path = names_path(folder, split)
+    return read_json(path) if path.exists() else None
 
 
 def read_classes(folder: str | Path) -> list[str]:

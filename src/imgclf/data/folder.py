@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from .archive import open_tree
-from .arrays import write_classes, write_subset
+from .arrays import write_classes, write_names, write_subset
 from ..errors import DataError
 from .duplicates import content_key, find_duplicates
 from .images import decode_image, image_extensions
@@ -206,6 +206,7 @@ def fetch_folder(data: DataParams, seed: int, out: Path, workers: int | None = N
     for split in SPLITS:
         pool = split if "test" in items else "train"
         write_subset(out, split, pools.images[pool], labels[pool], members[split])
+        write_names(out, split, [items[pool][i][0] for i in np.sort(members[split])])  # write_subset's order
         report[split] = int(len(members[split]))
     pools.close()
     write_classes(out, classes)

@@ -8,7 +8,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .arrays import images_path, labels_path, read_classes, read_split, write_classes, write_subset
+from .arrays import (
+    images_path,
+    labels_path,
+    read_classes,
+    read_names,
+    read_split,
+    write_classes,
+    write_names,
+    write_subset,
+)
 from ..errors import DataError
 from ..io import file_digest, read_json
 
@@ -73,6 +82,9 @@ def split_dataset(
     test_images, test_labels = read_split(raw, "test")
     test_index = limit_per_class(test_labels, test_limit, seed)
     write_subset(out, "test", test_images, test_labels, test_index)
+    names = read_names(raw, "test")
+    if names is not None:
+        write_names(out, "test", [names[i] for i in np.sort(test_index)])
     write_classes(out, classes)
     return {"train": int(len(kept)), "val": int(len(held)), "test": int(len(test_index)), "classes": len(classes)}
 

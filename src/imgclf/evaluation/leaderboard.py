@@ -1,216 +1,185 @@
-"""Rank experiments and commits by test top-1: a Markdown table, a CSV and a top-1 vs time chart.
+"""Rank experiments and commits by test top-1, one table and one chart panel per test set.
 
     imgclf leaderboard                       # the workspace, HEAD and its experiments
-    imgclf leaderboard --rev main --rev v1   # plus chosen commits and their experiments
+    imgclf leaderboard --rev main --rev v1   # chosen commits and their experiments
     imgclf leaderboard --all-commits         # (python -m imgclf.leaderboard works too)
+    imgclf leaderboard --by-run              # one row per run instead of per group of seeds
 
-Reads ``dvc exp show --json``. Rows measured on another dataset or test set
-than the top row are kept but marked not comparable.
+Runs that differ only in ``seed`` are one group: mean ± std and n of top-1,
+top-5 and macro F1, ranked by the mean. A single run's top-1 is not a result.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import PipelineError
+from .runs import NUMBERS, experiment_rows, run_record
 
-EVAL_FILE = "metrics/eval.json"
-TIMING_FILE = "metrics/train.json"  # training wall time and images/s, written by the train stage
-RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "sam_rho")
-COLUMNS = [
-    "rank",
-    "name",
-    "rev",
-    "model",
-    "top1",
-    "top5",
-    "macro_f1",
-    "params",
-    "epochs_run",
-    "train_seconds",
-    "images_per_second",
-    "backend",
-    "device",
-    "precision",
-    "dataset",
-    "train_images",
-    "test_images",
-    "test_set",
-    "recipe",
-    "comparable",
-]
-
-COUNT_COLUMNS = ["params", "epochs_run", "train_images", "test_images"]
+SHOWN = ("top1", "top5", "macro_f1")  # reported as mean ± std over seeds
+RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "sam_rho", "class_weight")
+DASH = "–"  # a spread that one run cannot have
 
 
-def dvc_exp_show(revs: list[str], all_commits: bool, cwd: Path | None = None) -> list:
-    cmd = [sys.executable, "-m", "dvc", "exp", "show", "--json"]
-    cmd += ["-A"] if all_commits else [arg for rev in revs for arg in ("--rev", rev)]
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise PipelineError(f"`{' '.join(cmd[2:])}` failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout)
+def param_keys() -> list[str]:
+    """Every dotted key of params.yaml, from the params declarations."""
+    from ..params import Params
+
+    flat: dict = {}
+
+    def walk(prefix: str, tree: dict) -> None:
+        for key, value in tree.items():
+            walk(f"{prefix}{key}.", value) if isinstance(value, dict) else flat.setdefault(f"{prefix}{key}", value)
+
+    walk("", dataclasses.asdict(Params()))
+    return list(flat)
 
 
-def _short(rev: str) -> str:
-    """A 7-character commit hash; the workspace keeps its name."""
-    return rev if rev == "workspace" else rev[:7]
-
-
-def _label(record: dict) -> str:
-    """An experiment's name, else its short revision."""
-    return record.get("name") or _short(record["rev"])
-
-
-def _entries(records: list):
-    """(name, rev, data) for every commit and experiment in ``dvc exp show --json`` output."""
-    for record in records:
-        yield _label(record), record["rev"], record.get("data")
-        for group in record.get("experiments") or []:
-            for exp in group.get("revs", []):
-                yield _label(exp), exp["rev"], exp.get("data")
-
-
-def _recipe(params: dict, model: str | None) -> str:
-    recipe = params.get("models", {}).get(model, {}) if model else {}
-    return ", ".join(f"{k}={recipe[k]}" for k in RECIPE_KEYS if k in recipe)
-
-
-def rows(records: list) -> pd.DataFrame:
-    """One row per commit or experiment that has test metrics."""
-    found, seen = [], set()
-    for name, rev, data in _entries(records):
-        files = (data or {}).get("metrics") or {}
-        metrics = files.get(EVAL_FILE, {}).get("data")
-        if not metrics or rev in seen:
-            continue
-        seen.add(rev)
-        params = ((data.get("params") or {}).get("params.yaml") or {}).get("data", {})
-        train, run = metrics.get("train", {}), metrics.get("run", {})
-        timing = files.get(TIMING_FILE, {}).get("data") or train  # older runs kept it in eval.json
-        model = run.get("model") or train.get("model") or params.get("model")
-        found.append(
-            {
-                "name": name,
-                "rev": _short(rev),
-                "model": model,
-                "top1": metrics.get("top1"),
-                "top5": metrics.get("top5"),
-                "macro_f1": metrics.get("macro_f1"),
-                "params": train.get("params"),
-                "epochs_run": train.get("epochs_run"),
-                "train_seconds": timing.get("seconds"),
-                "images_per_second": timing.get("images_per_second"),
-                "backend": run.get("backend"),
-                "device": run.get("device"),
-                "precision": run.get("precision"),
-                "dataset": run.get("dataset") or params.get("data", {}).get("dataset"),
-                "train_images": run.get("train_images"),
-                "test_images": run.get("test_images") or metrics.get("images"),
-                "test_set": run.get("test_set"),
-                "recipe": _recipe(params, model),
-            }
-        )
-    table = pd.DataFrame(found, columns=[c for c in COLUMNS if c not in ("rank", "comparable")])
-    # Counts stay integers where an older run lacks them (plain int64 would turn them into floats).
-    return table.astype({c: "Int64" for c in COUNT_COLUMNS})
-
-
-def rank(table: pd.DataFrame) -> pd.DataFrame:
-    """Sort by top-1 and say, per row, whether it was scored on the leader's test set."""
-    table = table.sort_values("top1", ascending=False, kind="stable").reset_index(drop=True)
-    table.insert(0, "rank", range(1, len(table) + 1))
+def runs(rows: list[dict]) -> pd.DataFrame:
+    """One record per run with test metrics; a workspace identical to another row is dropped."""
+    keys = param_keys()
+    records = [r for r in (run_record(row, keys) for row in rows) if r is not None]
+    same = lambda a, b: a["config"] == b["config"] and all(a[s] == b[s] for s in SHOWN)  # noqa: E731
+    records = [r for r in records if r["rev"] != "workspace" or not any(same(r, o) for o in records if o is not r)]
+    table = pd.DataFrame(records)
     if table.empty:
-        table["comparable"] = []
-        return table
-    leader = table.iloc[0]
-
-    def verdict(row) -> str:
-        if row["dataset"] != leader["dataset"]:
-            return f"no: dataset {row['dataset']}, not {leader['dataset']}"
-        if pd.isna(row["test_set"]) or pd.isna(leader["test_set"]):
-            return "unknown: no test-set fingerprint"
-        if row["test_set"] != leader["test_set"]:
-            return f"no: another test set ({row['test_images']} images)"
-        return "yes"
-
-    table["comparable"] = table.apply(verdict, axis=1)
+        raise PipelineError("no experiment or commit has metrics/eval.json yet; run `dvc repro` or `dvc exp run` first")
+    for column in NUMBERS:  # anything else a run's files hold there counts as missing
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    table["group"] = [
+        json.dumps({k: v for k, v in c.items() if k != "seed"}, sort_keys=True, default=str) for c in table["config"]
+    ]
+    table["recipe"] = [recipe_of(c) for c in table["config"]]
     return table
 
 
-def markdown(table: pd.DataFrame) -> str:
-    shown = table.drop(columns=["test_set"]).copy()
-    for column in ("top1", "top5", "macro_f1"):
-        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
-    header = "| " + " | ".join(shown.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
-    body = [
-        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in shown.itertuples(index=False)
-    ]
-    note = (
-        "\nRanked by test top-1. `comparable` says whether a row was scored on the same dataset and test set "
-        "(by fingerprint) as the top row; compare timings only between rows on the same device.\n"
+def recipe_of(config: dict) -> str:
+    model = config.get("model")
+    return ", ".join(
+        f"{k}={config[f'models.{model}.{k}']}" for k in RECIPE_KEYS if config.get(f"models.{model}.{k}") is not None
     )
-    return "\n".join([header, rule, *body]) + "\n" + note
 
 
-def chart(table: pd.DataFrame, path: Path) -> None:
+def spread(values: pd.Series) -> tuple[float, float | None]:
+    values = values.dropna().astype(float)
+    return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)
+
+
+def grouped(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (test set, params but seed): mean and std of the scores, n, the runs and seeds."""
+    rows = []
+    for (dataset, images, _), part in table.groupby(["dataset", "test_images", "group"], sort=False, dropna=False):
+        row = {"dataset": dataset, "test_images": images, "runs": ", ".join(map(str, part["name"])), "n": len(part)}
+        for score in SHOWN:
+            row[f"{score}_mean"], row[f"{score}_std"] = spread(part[score])
+        row.update(
+            model=part["model"].iloc[0],
+            seeds=", ".join(str(s) for s in sorted(part["seed"].dropna().astype(int).unique())),
+            recipe=part["recipe"].iloc[0],
+            train_seconds=part["train_seconds"].astype(float).mean(),
+            test_sets=part["test_set"].nunique(),
+            device=part["device"].iloc[0],
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ranked(table: pd.DataFrame, score: str) -> pd.DataFrame:
+    """Rank within each test set, best first."""
+    table = table.sort_values(["dataset", "test_images", score], ascending=[True, True, False], kind="stable")
+    table.insert(0, "rank", table.groupby(["dataset", "test_images"]).cumcount() + 1)
+    return table.reset_index(drop=True)
+
+
+def cell(mean, std) -> str:
+    if mean is None or pd.isna(mean):
+        return ""
+    return f"{mean:.4f} ± {DASH if std is None or pd.isna(std) else f'{std:.4f}'}"
+
+
+def markdown(table: pd.DataFrame, by_run: bool) -> str:
+    """One Markdown table per test set."""
+    parts = []
+    for (dataset, images), part in table.groupby(["dataset", "test_images"], sort=False):
+        parts.append(f"## {dataset}, {int(images) if pd.notna(images) else '?'} test pictures\n")
+        if by_run:
+            shown = part[["rank", "name", "rev", "model", "seed", *SHOWN, "tta", "train_seconds", "recipe"]].copy()
+            for score in SHOWN:
+                shown[score] = shown[score].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        else:
+            shown = part[["rank", "model", "n", "seeds"]].copy()
+            for score in SHOWN:
+                shown[score] = [cell(m, s) for m, s in zip(part[f"{score}_mean"], part[f"{score}_std"])]
+            shown[["runs", "recipe", "test_sets"]] = part[["runs", "recipe", "test_sets"]]
+        rows = [
+            "| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |" for r in shown.itertuples(index=False)
+        ]
+        parts.append("\n".join(["| " + " | ".join(shown.columns) + " |", "|" + " --- |" * len(shown.columns), *rows]))
+        parts.append("")
+    note = (
+        ""
+        if by_run
+        else (
+            "Rows group runs that differ only in `seed`: mean ± sample std over n runs (– for one run), ranked by "
+            "the mean top-1. `test_sets` > 1: the seeds held out different test pictures.\n"
+        )
+    )
+    return "\n".join(parts) + "\n" + note
+
+
+def chart(table: pd.DataFrame, path: Path, by_run: bool) -> None:
+    """One panel per test set: a horizontal bar per row (mean top-1, std as an error bar), best on top."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for comparable, marker in ((True, "o"), (False, "x")):
-        part = table[(table["comparable"] == "yes") == comparable]
-        ax.scatter(
-            part["train_seconds"], part["top1"], marker=marker, label="comparable" if comparable else "not comparable"
-        )
-        for row in part.itertuples():
-            ax.annotate(
-                f"{row.model} ({row.name})",
-                (row.train_seconds, row.top1),
-                fontsize=7,
-                xytext=(4, 2),
-                textcoords="offset points",
-            )
-    ax.set_xscale("log")
-    ax.set_xlabel("training wall time (s, log scale)")
-    ax.set_ylabel("test top-1")
-    ax.set_title("Leaderboard: test top-1 against training time")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    panels = list(table.groupby(["dataset", "test_images"], sort=False))
+    heights = [max(1.6, 0.38 * len(part) + 0.9) for _, part in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, sum(heights)), squeeze=False, height_ratios=heights)
+    for ax, ((dataset, images), part) in zip(axes[:, 0], panels):
+        part = part.iloc[::-1]  # best at the top
+        mean = part["top1"] if by_run else part["top1_mean"]
+        std = None if by_run else part["top1_std"].fillna(0.0)
+        labels = [f"{m} ({n})" for m, n in zip(part["model"], part["name"] if by_run else part["runs"])]
+        labels = [label if len(label) <= 48 else label[:45] + "..." for label in labels]
+        ax.barh(np.arange(len(part)), mean, xerr=std, color="#4c78a8", ecolor="#333333", capsize=3)
+        ax.set_yticks(np.arange(len(part)), labels, fontsize=8)
+        ax.set_xlim(max(0.0, float(np.nanmin(mean)) - 0.1), min(1.0, float(np.nanmax(mean)) + 0.05))
+        ax.set_title(f"{dataset}: {int(images) if pd.notna(images) else '?'} test pictures", fontsize=9)
+        ax.set_xlabel("test top-1" + ("" if by_run else " (mean ± std over seeds)"), fontsize=8)
+        ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def build(records: list, out: Path) -> pd.DataFrame:
+def build(rows: list[dict], out: Path, by_run: bool = False) -> pd.DataFrame:
     from ..io import atomic_file, write_table, write_text
 
-    table = rank(rows(records))
-    if table.empty:
-        raise PipelineError("no experiment or commit has metrics/eval.json yet; run `dvc repro` or `dvc exp run` first")
-    write_text(out / "leaderboard.md", markdown(table))
-    write_table(out / "leaderboard.csv", table)
+    table = runs(rows)
+    table = ranked(table, "top1") if by_run else ranked(grouped(table), "top1_mean")
+    write_text(out / "leaderboard.md", markdown(table, by_run))
+    write_table(out / "leaderboard.csv", table.drop(columns=["config", "group"], errors="ignore"))
     with atomic_file(out / "leaderboard.png") as tmp:
-        chart(table, tmp)
+        chart(table, tmp, by_run)
     return table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rev", action="append", default=[], help="also a commit and its experiments (repeatable)")
+    parser.add_argument("--rev", action="append", default=[], help="a commit and its experiments (repeatable)")
     parser.add_argument("--all-commits", action="store_true", help="every commit in the repository")
+    parser.add_argument("--by-run", action="store_true", help="one row per run, not per group of seeds")
     parser.add_argument("--out", default="leaderboard", help="folder for leaderboard.{md,csv,png}")
 
 
 def run(args: argparse.Namespace) -> None:
-    table = build(dvc_exp_show(args.rev, args.all_commits), Path(args.out))
-    print(markdown(table.head(20)))
+    table = build(experiment_rows(args.rev, args.all_commits), Path(args.out), args.by_run)
+    print(markdown(table, args.by_run))
     print(f"leaderboard: {len(table)} rows -> {args.out}/leaderboard.md, .csv, .png")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support, top_k_accuracy_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+    top_k_accuracy_score,
+)
+
+from .calibration import expected_calibration_error
 
 TOP_K = 5
 
@@ -28,6 +37,8 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: l
     if len(classes) > TOP_K:
         result[f"top{TOP_K}"] = float(top_k_accuracy_score(labels, probs, k=TOP_K, labels=classes))
     result["macro_f1"] = float(f1_score(labels, predicted, labels=present, average="macro", zero_division=0))
+    result["balanced_accuracy"] = float(balanced_accuracy_score(labels, predicted))  # mean per-class recall
+    result["ece"] = expected_calibration_error(probs, labels)
     result["log_loss"] = float(log_loss(labels, probs, labels=classes))
     result["images"] = len(labels)
     notes = []
@@ -47,7 +58,26 @@ def per_class_table(labels: np.ndarray, predicted: np.ndarray, class_names: list
     present = np.unique(labels)
     precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=present, zero_division=0)
     names = np.asarray(class_names, dtype=object)[present]
-    return pd.DataFrame({"class": names, "precision": precision, "recall": recall, "f1": f1, "support": support})
+    return pd.DataFrame(
+        {"class": names, "precision": precision, "recall": recall, "error": 1 - recall, "f1": f1, "support": support}
+    )
+
+
+def predictions_table(
+    labels: np.ndarray, probs: np.ndarray, class_names: list[str], names: list[str] | None = None
+) -> pd.DataFrame:
+    """One row per test picture: its file (or index), true and predicted class, the predicted probability."""
+    classes = np.asarray(class_names, dtype=object)
+    predicted = probs.argmax(1)
+    return pd.DataFrame(
+        {
+            "image": names if names is not None else np.arange(len(labels)),
+            "true": classes[labels],
+            "predicted": classes[predicted],
+            "probability": probs[np.arange(len(labels)), predicted],
+            "correct": predicted == labels,
+        }
+    )
 
 
 def confusion_pairs(labels: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> pd.DataFrame:

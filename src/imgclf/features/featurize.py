@@ -20,6 +20,7 @@ from ..progress import bar
 from .backbones import build_backbone, preprocess_layer, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
+from .views import apply_view, view_plan
 
 if TYPE_CHECKING:
     from ..params import FeaturesParams
@@ -74,14 +75,32 @@ def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str
     return time.perf_counter() - start
 
 
-def featurize(split_dir: Path, out: Path, features: FeaturesParams) -> tuple[FeatureManifest, dict]:
+class ViewOf:
+    """Pictures of an array seen through a view (``views.view_plan``), a batch at a time."""
+
+    def __init__(self, images: np.ndarray, view: int, seed: int):
+        self.images = images
+        self.mirror, self.shift = view_plan(len(images), view, images.shape[1], seed)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        return apply_view(np.asarray(self.images[part]), self.mirror[part], self.shift[part])
+
+
+def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -> tuple[FeatureManifest, dict]:
     """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return (manifest, timing).
 
-    Runs under the caller's Keras state (``runtime.keras_state``): its seed draws
-    the random init of ``weights: none`` and its dtype policy is the precision.
-    The manifest goes into the DVC output and holds only what the embeddings are a
-    function of; the timing is kept apart so a rerun that yields the same vectors
-    leaves the output's hash, and so every later stage, untouched.
+    Also ``test_flip.npy``, the embeddings of the mirrored test pictures (for
+    ``evaluate.tta: flip``), and with ``features.views`` K > 1, ``train_views.npy``
+    (K-1, N, D): the embeddings of K-1 augmented views of each training picture,
+    drawn from ``seed``. Runs under the caller's Keras state
+    (``runtime.keras_state``): its seed draws the random init of ``weights: none``
+    and its dtype policy is the precision. The manifest goes into the DVC output and
+    holds only what the embeddings are a function of; the timing is kept apart so a
+    rerun that yields the same vectors leaves the output's hash, and so every later
+    stage, untouched.
     """
     import keras
 
@@ -91,13 +110,19 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams) -> tuple[Fea
     images = {split: read_split(split_dir, split)[0] for split in SPLITS}
     model = build_featurizer(features, images["train"].shape[1:], weights_arg)
     dim = int(model.output_shape[-1])
-    counts, seconds = {}, 0.0
-    for split in SPLITS:
-        out_array = new_array(out / f"{split}.npy", (len(images[split]), dim), np.float16)
-        seconds += embed(model, images[split], out_array, features.batch_size, f"featurize {split}")
-        out_array.flush()
-        counts[split] = len(images[split])
-    total = sum(counts.values())
+    jobs = [(f"{split}.npy", images[split], None, split) for split in SPLITS]
+    jobs.append(("test_flip.npy", ViewOf(images["test"], 1, seed), None, "test, mirrored"))
+    if features.views > 1:
+        views = new_array(out / "train_views.npy", (features.views - 1, len(images["train"]), dim), np.float16)
+        jobs += [
+            (None, ViewOf(images["train"], v, seed), views[v - 1], f"train view {v}") for v in range(1, features.views)
+        ]
+    seconds, total = 0.0, 0
+    for name, source, target, desc in jobs:
+        target = new_array(out / name, (len(source), dim), np.float16) if target is None else target
+        seconds += embed(model, source, target, features.batch_size, f"featurize {desc}")
+        target.flush()
+        total += len(source)
     manifest = FeatureManifest(
         backbone=features.backbone,
         keras_application=BACKBONES[features.backbone].constructor,
@@ -110,7 +135,8 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams) -> tuple[Fea
         precision="bfloat16" if keras.config.dtype_policy().name == "mixed_bfloat16" else "float32",
         embedding_dim=dim,
         dtype="float16",
-        count=counts,
+        count={split: len(images[split]) for split in SPLITS},
+        views=features.views,
     )
     timing = {
         "seconds": round(seconds, 3),

@@ -26,6 +26,7 @@ class FeatureManifest:
     embedding_dim: int
     dtype: str  # of the cached vectors
     count: dict  # split -> images
+    views: int = 1  # train_views.npy holds views - 1 augmented views of each training picture
     run: dict = dataclasses.field(default_factory=dict)  # hardware and versions (hardware.run_info)
 
     def save(self, folder: str | Path) -> None:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..constraints import POSITIVE, ListOf, Number, param
+from ..constraints import POSITIVE, ListOf, Number, OneOf, param
+from .recipe import CLASS_WEIGHTS
 
 if TYPE_CHECKING:
     import keras
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 class LinearProbeParams:
     C: list = param([0.01, 0.1, 1.0], ListOf(POSITIVE))  # inverse L2 strength; best on validation is kept
     max_iter: int = param(1000, Number(int, 1))
+    class_weight: str = param("none", OneOf(CLASS_WEIGHTS))  # LogisticRegression(class_weight="balanced")
 
 
 def probe_as_keras(mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> keras.Model:

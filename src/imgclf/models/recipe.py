@@ -12,6 +12,7 @@ from ..errors import ParamsError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "step", "plateau")
+CLASS_WEIGHTS = ("none", "balanced")  # balanced: each class weighs n / (classes * its count), scikit-learn's rule
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Optimization:
     plateau_patience: int = param(5, Number(int, 1))
     label_smoothing: float = param(0.0, UNIT_INTERVAL)
     patience: int = param(0, Number(int, 0))  # early stop after this many epochs without better val accuracy
+    class_weight: str = param("none", OneOf(CLASS_WEIGHTS))  # balanced: rare classes count as much as common ones
 
     def check(self, where: str, prefix: str) -> None:
         # warmup_epochs >= epochs is allowed: a short smoke run scales its warmup down (training.fit.fitted_warmup).

@@ -38,8 +38,22 @@ def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator,
     return images, lam * targets + (1 - lam) * targets[partner]
 
 
+def balanced_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-class weights n / (classes * count), scikit-learn's ``class_weight="balanced"``."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    return compute_class_weight("balanced", classes=np.arange(num_classes), y=np.asarray(labels)).astype(np.float32)
+
+
 class Batches(keras.utils.PyDataset):
-    """(inputs, one-hot targets) batches; shuffled per epoch when ``seed`` is given."""
+    """(inputs, one-hot targets[, sample weights]) batches; shuffled per epoch when ``seed`` is given.
+
+    ``views`` (V, N, ...) are alternative inputs of the same N items (cached
+    augmented views): each epoch draws, per item, one of the V + 1 versions.
+    ``class_weights`` (one per class) add per-sample weights: the weight of a
+    sample is its target distribution times the class weights, so MixUp mixes
+    weights as it mixes labels.
+    """
 
     def __init__(
         self,
@@ -51,6 +65,8 @@ class Batches(keras.utils.PyDataset):
         mixup: float = 0.0,
         cutmix: float = 0.0,
         epoch: int = 0,
+        views: np.ndarray | None = None,
+        class_weights: np.ndarray | None = None,
     ):
         super().__init__(workers=1, use_multiprocessing=False)
         self.inputs = inputs
@@ -60,7 +76,10 @@ class Batches(keras.utils.PyDataset):
         self.mixup = mixup
         self.cutmix = cutmix
         self.epoch = epoch
+        self.views = views
+        self.class_weights = class_weights
         self.order = self._order()
+        self.version = self._versions()
 
     @property
     def num_images(self) -> int:
@@ -74,12 +93,28 @@ class Batches(keras.utils.PyDataset):
     def __len__(self) -> int:
         return math.ceil(self.num_images / self.batch_size)
 
+    def _versions(self) -> np.ndarray | None:
+        """Per item, which version this epoch serves: 0 the input itself, v the view v - 1."""
+        if self.views is None:
+            return None
+        return np.random.default_rng([self.seed or 0, self.epoch, 1]).integers(0, len(self.views) + 1, self.num_images)
+
+    def _inputs(self, picked: np.ndarray) -> np.ndarray:
+        inputs = np.asarray(self.inputs[picked])
+        if self.version is not None:
+            version = self.version[picked]
+            viewed = version > 0
+            inputs[viewed] = self.views[version[viewed] - 1, picked[viewed]]
+        return inputs
+
     def __getitem__(self, index: int):
         picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
-        inputs, targets = np.asarray(self.inputs[picked]), self.targets[picked]
+        inputs, targets = self._inputs(picked), self.targets[picked]
         if self.mixup > 0 or self.cutmix > 0:
             rng = np.random.default_rng([self.seed or 0, self.epoch, index])
             inputs, targets = mix_batch(inputs, targets, rng, self.mixup, self.cutmix)
+        if self.class_weights is not None:
+            return inputs, targets, targets @ self.class_weights
         return inputs, targets
 
     def set_epoch(self, epoch: int) -> None:
@@ -91,3 +126,4 @@ class Batches(keras.utils.PyDataset):
         if epoch != self.epoch:
             self.epoch = epoch
             self.order = self._order()
+            self.version = self._versions()

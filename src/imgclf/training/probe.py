@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.arrays import read_classes, read_embeddings
+from ..data.arrays import read_classes, read_embeddings, read_views
 from ..models.linear_probe import probe_as_keras
 from .fit import FitResult
 from .live import open_live
@@ -30,12 +30,20 @@ def train_linear_probe(
     classes = np.arange(len(read_classes(split_dir)))
     x_train, y_train = read_embeddings(features_dir, split_dir, "train")
     x_val, y_val = read_embeddings(features_dir, split_dir, "val")
-    scaler = StandardScaler().fit(x_train)
-    z_train, z_val = scaler.transform(x_train), scaler.transform(x_val)
+    views = read_views(features_dir, x_train.shape)
+    if views is not None:  # every cached view is one more training sample
+        x_fit = np.concatenate([x_train, np.asarray(views, np.float32).reshape(-1, x_train.shape[1])])
+        y_fit = np.tile(y_train, len(views) + 1)
+    else:
+        x_fit, y_fit = x_train, y_train
+    scaler = StandardScaler().fit(x_fit)
+    z_fit, z_train, z_val = scaler.transform(x_fit), scaler.transform(x_train), scaler.transform(x_val)
+    weights = "balanced" if recipe.class_weight == "balanced" else None
     live = open_live(out / "live")
     fits, start = [], time.perf_counter()
     for c in recipe.C:
-        clf = LogisticRegression(C=c, max_iter=recipe.max_iter, random_state=params.seed).fit(z_train, y_train)
+        clf = LogisticRegression(C=c, max_iter=recipe.max_iter, random_state=params.seed, class_weight=weights)
+        clf.fit(z_fit, y_fit)
         scores = {
             "train/accuracy": clf.score(z_train, y_train),
             "train/loss": log_loss(y_train, clf.predict_proba(z_train), labels=classes),
@@ -58,7 +66,7 @@ def train_linear_probe(
         best_epoch=best + 1,
         best_val_accuracy=float(fits[best][0]),
         seconds=round(seconds, 3),
-        images_per_second=round(len(x_train) * len(fits) / seconds, 1),
+        images_per_second=round(len(x_fit) * len(fits) / seconds, 1),
     )
     return summary(
         model,

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from ..data.arrays import read_classes, read_embeddings, read_split
+from ..data.arrays import read_classes, read_embeddings, read_split, read_views
 from ..hardware import accelerators
 from ..io import atomic_file, normalize_keras_archive
 from ..models.head import embedding_stats
 from ..models.registry import MODELS, BuildContext, ModelSpec
-from .batches import Batches
+from .batches import Batches, balanced_weights
 from .distribution import Placement, placement, scaled
 from .fit import FitResult, fit_classifier
 
@@ -121,7 +121,9 @@ def fit_built(
     model = spec.build(recipe, context)
     augment = getattr(recipe, "augment", None)
     mixing = (augment.mixup_alpha, augment.cutmix_alpha) if augment else (0.0, 0.0)
-    train = Batches(x, y, classes, recipe.batch_size, params.seed, *mixing)
+    views = read_views(features_dir, x.shape) if spec.inputs == "embeddings" else None
+    weights = balanced_weights(y, classes) if recipe.class_weight == "balanced" else None
+    train = Batches(x, y, classes, recipe.batch_size, params.seed, *mixing, views=views, class_weights=weights)
     val = Batches(x_val, y_val, classes, recipe.batch_size)
     result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint)
     return model, result, len(y), len(y_val)

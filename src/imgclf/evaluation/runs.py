@@ -1,0 +1,116 @@
+"""Experiments and commits as flat run records: what a run measured, on what, and with which params.
+
+Read through ``dvc.api.exp_show`` (the workspace, HEAD and its experiments, or
+chosen revisions); ``--all-commits`` has no API equivalent and reads the CLI's
+``dvc exp show -A --json`` instead. Both become flat rows whose keys are
+``<file>:<dotted.key>`` or, where that is unambiguous, ``<dotted.key>``: the
+API's own shape.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import PipelineError
+
+EVAL_FILE = "metrics/eval.json"
+TIMING_FILE = "metrics/train.json"  # training wall time and images/s, written by the train stage
+PARAMS_FILE = "params.yaml"
+SCORES = ("top1", "top5", "macro_f1", "balanced_accuracy", "ece")
+NUMBERS = (*SCORES, "params", "epochs_run", "train_seconds", "images_per_second", "test_images")
+UNREADABLE = "!"  # what exp_show puts where a file of a run could not be read (a failed or queued run)
+
+
+def _flatten(prefix: str, tree, into: dict) -> None:
+    for key, value in (tree or {}).items():
+        if isinstance(value, dict):
+            _flatten(f"{prefix}{key}.", value, into)
+        else:
+            into[f"{prefix}{key}"] = value
+
+
+def _cli_rows(records: list) -> list[dict]:
+    """``dvc exp show --json`` records as flat rows keyed ``<file>:<key>``, like the API's ambiguous columns."""
+    rows = []
+
+    def add(record: dict, name) -> None:
+        row = {"Experiment": name, "rev": record["rev"]}
+        data = record.get("data") or {}
+        for kind in ("metrics", "params"):
+            for file, content in (data.get(kind) or {}).items():
+                flat: dict = {}
+                _flatten("", (content or {}).get("data"), flat)
+                row.update({f"{file}:{k}": v for k, v in flat.items()})
+        rows.append(row)
+
+    for record in records:
+        add(record, record.get("name"))
+        for group in record.get("experiments") or []:
+            for exp in group.get("revs", []):
+                add(exp, exp.get("name"))
+    return rows
+
+
+def experiment_rows(revs: list[str], all_commits: bool, cwd: Path | None = None) -> list[dict]:
+    """One flat row per commit and experiment; PipelineError with DVC's reason when it cannot read them."""
+    if all_commits:
+        cmd = [sys.executable, "-m", "dvc", "exp", "show", "-A", "--json"]
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise PipelineError(f"`dvc exp show -A` failed: {done.stderr.strip().splitlines()[-1:]}")
+        return _cli_rows(json.loads(done.stdout))
+    import dvc.api
+    from dvc.exceptions import DvcException
+    from dvc.scm import SCMError
+
+    try:
+        return dvc.api.exp_show(repo=str(cwd or "."), revs=revs or None)
+    except (DvcException, SCMError) as exc:
+        raise PipelineError(f"cannot read experiments here ({exc}); run this inside a DVC project") from None
+
+
+def value(row: dict, file: str, key: str):
+    """``key`` of ``file`` in a flat row, whichever way the column is named; None where DVC could not read it."""
+    found = row.get(f"{file}:{key}", row.get(key))
+    return None if found == UNREADABLE else found
+
+
+def dataset_label(row: dict) -> str:
+    """What a test set is called: the dataset, or a folder's base name (``cifar10-jpg.tar.gz``)."""
+    dataset = value(row, PARAMS_FILE, "data.dataset") or value(row, EVAL_FILE, "run.dataset") or "?"
+    if dataset == "folder":
+        path = value(row, PARAMS_FILE, "data.path") or ""
+        return Path(str(path).rstrip("/")).name or "folder"
+    if value(row, PARAMS_FILE, "data.label_mode") == "coarse":
+        return f"{dataset} (coarse)"
+    return dataset
+
+
+def run_record(row: dict, param_keys: list[str]) -> dict | None:
+    """A run's name, scores, conditions and params; None for a row without test metrics."""
+    if value(row, EVAL_FILE, "top1") is None:
+        return None
+    rev = str(row.get("rev") or "")
+    name = row.get("Experiment") or (rev if rev == "workspace" else rev[:7])
+    record = {
+        "name": name,
+        "rev": rev if rev == "workspace" else rev[:7],
+        "model": value(row, EVAL_FILE, "run.model") or value(row, PARAMS_FILE, "model"),
+        "seed": value(row, PARAMS_FILE, "seed"),
+        **{score: value(row, EVAL_FILE, score) for score in SCORES},
+        "tta": value(row, EVAL_FILE, "tta"),
+        "params": value(row, EVAL_FILE, "train.params"),
+        "epochs_run": value(row, EVAL_FILE, "train.epochs_run"),
+        "train_seconds": value(row, TIMING_FILE, "seconds") or value(row, EVAL_FILE, "train.seconds"),
+        "images_per_second": value(row, TIMING_FILE, "images_per_second")
+        or value(row, EVAL_FILE, "train.images_per_second"),
+        "device": value(row, EVAL_FILE, "run.device"),
+        "dataset": dataset_label(row),
+        "test_images": value(row, EVAL_FILE, "run.test_images") or value(row, EVAL_FILE, "images"),
+        "test_set": value(row, EVAL_FILE, "run.test_set"),
+    }
+    record["config"] = {key: value(row, PARAMS_FILE, key) for key in param_keys}
+    return record

@@ -1,0 +1,59 @@
+"""Test-time augmentation: the mean of a picture's and its mirror's probabilities (evaluation/inference.py)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from imgclf.data.arrays import write_classes, write_subset
+from imgclf.errors import DataError
+from imgclf.evaluation.inference import tta_probabilities
+from imgclf.evaluation.metrics import softmax
+
+
+def saved(model, folder, kind):
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.keras")
+    (folder / "train.json").write_text(json.dumps({"input": kind}))
+    return folder
+
+
+@pytest.fixture
+def split(tmp_path):
+    rng = np.random.default_rng(0)
+    write_subset(tmp_path / "split", "test", rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8), np.arange(6) % 3)
+    write_classes(tmp_path / "split", ["a", "b", "c"])
+    return tmp_path / "split"
+
+
+def test_flip_tta_on_pictures_is_the_mean_of_two_explicit_predictions(tmp_path, split):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(  # not mirror-symmetric
+        [keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    train = saved(model, tmp_path / "train", "images")
+    images = np.load(split / "test_images.npy").astype("float32")
+    plain, mirrored = (softmax(model.predict(x, verbose=0).astype(np.float64)) for x in (images, images[:, :, ::-1]))
+    _, probs = tta_probabilities(train, split, tmp_path, "flip")
+    np.testing.assert_allclose(probs, (plain + mirrored) / 2, atol=1e-6)
+    _, without = tta_probabilities(train, split, tmp_path, "none")
+    np.testing.assert_allclose(without, plain, atol=1e-6)
+    assert not np.allclose(probs, plain)
+
+
+def test_flip_tta_on_embeddings_uses_the_cached_mirrored_test_embeddings(tmp_path, split):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    train = saved(model, tmp_path / "train", "embeddings")
+    rng = np.random.default_rng(1)
+    features = tmp_path / "features"
+    features.mkdir()
+    plain, mirror = (rng.normal(size=(6, 4)).astype(np.float16) for _ in range(2))
+    np.save(features / "test.npy", plain)
+    with pytest.raises(DataError, match=r"test_flip\.npy: no mirrored test embeddings .* rerun featurize"):
+        tta_probabilities(train, split, features, "flip")
+    np.save(features / "test_flip.npy", mirror)
+    _, probs = tta_probabilities(train, split, features, "flip")
+    expected = [softmax(model.predict(x.astype("float32"), verbose=0).astype(np.float64)) for x in (plain, mirror)]
+    np.testing.assert_allclose(probs, sum(expected) / 2, atol=1e-6)
