@@ -148,3 +148,8 @@ def test_what_dvc_could_not_read_counts_as_missing_not_as_a_crash():
     assert table["name"].tolist() == ["a", "half"]
     assert pd.isna(table.set_index("name").loc["half", "train_seconds"])
     assert grouped(table)["train_seconds"].notna().any()
+
+
+def test_whole_numbers_that_dvc_gives_as_floats_show_as_integers():
+    table = runs([{**row("a", 0.5), "models.head.epochs": 40.0, "models.head.learning_rate": 0.001}])
+    assert table["recipe"].iloc[0] == "epochs=40, learning_rate=0.001"

@@ -59,10 +59,17 @@ def runs(rows: list[dict]) -> pd.DataFrame:
     return table
 
 
+def shown_value(value) -> str:
+    """exp_show gives a whole-number param as a float where another run lacks it: 40.0 is shown as 40."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def recipe_of(config: dict) -> str:
     model = config.get("model")
     return ", ".join(
-        f"{k}={config[f'models.{model}.{k}']}" for k in RECIPE_KEYS if config.get(f"models.{model}.{k}") is not None
+        f"{k}={shown_value(config[f'models.{model}.{k}'])}"
+        for k in RECIPE_KEYS
+        if config.get(f"models.{model}.{k}") is not None
     )
 
 
