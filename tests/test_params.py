@@ -45,6 +45,11 @@ def test_default_params_load():
         (("models", "head", "optimizer"), "rmsprop", r"models\.head\.optimizer must be one of 'sgd', 'adam', 'adamw'"),
         (("features", "backbone"), "resnet51", r"features\.backbone must be one of .*resnet50.*; got 'resnet51'"),
         (("seed",), 1.0, r"seed must be an integer"),
+        (("evaluate", "gallery_size"), 0, r"evaluate\.gallery_size must be an integer in \[1, inf\]; got 0"),
+        (("evaluate", "tta"), "mirror", r"evaluate\.tta must be one of 'none', 'flip'; got 'mirror'"),
+        (("models", "head", "class_weight"), "auto", r"models\.head\.class_weight must be one of 'none', 'balanced'"),
+        (("models", "linear_probe", "class_weight"), "x", r"models\.linear_probe\.class_weight must be one of"),
+        (("features", "views"), 0, r"features\.views must be an integer in \[1, 32\]; got 0"),
     ],
 )
 def test_bad_value_names_key_allowed_values_and_value(raw, path, value, message):
@@ -132,22 +137,3 @@ def test_invalid_yaml_file(tmp_path):
     bad.write_text("data: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
-
-
-@pytest.mark.parametrize(
-    "path, value, message",
-    [
-        (("evaluate", "gallery_size"), 0, r"evaluate\.gallery_size must be an integer in \[1, inf\]; got 0"),
-        (("evaluate", "tta"), "mirror", r"evaluate\.tta must be one of 'none', 'flip'; got 'mirror'"),
-        (("models", "head", "class_weight"), "auto", r"models\.head\.class_weight must be one of 'none', 'balanced'"),
-        (("models", "linear_probe", "class_weight"), "x", r"models\.linear_probe\.class_weight must be one of"),
-        (("features", "views"), 0, r"features\.views must be an integer in \[1, 32\]; got 0"),
-    ],
-)
-def test_evaluate_class_weight_and_views_values_name_the_key(raw, path, value, message):
-    section = raw
-    for key in path[:-1]:
-        section = section[key]
-    section[path[-1]] = value
-    with pytest.raises(ParamsError, match=message):
-        parse_params(raw)
