@@ -15,36 +15,42 @@ from ..models.layers import GroupedConv2D  # noqa: F401
 from .metrics import softmax
 
 
-def predict(train_dir: Path, split_dir: Path, features_dir: Path, split: str = "test", batch_size: int = 256):
-    """(labels, logits) of a split, whichever input (embeddings or images) the model takes."""
+def _load(train_dir: Path):
     summary = read_json(Path(train_dir) / "train.json")
-    model = keras.models.load_model(Path(train_dir) / "model.keras", compile=False)  # inference only
+    return summary, keras.models.load_model(Path(train_dir) / "model.keras", compile=False)  # inference only
+
+
+def _split_logits(summary, model, split_dir, features_dir, split, batch_size):
     if summary["input"] == "embeddings":
         x, labels = read_embeddings(features_dir, split_dir, split)
     else:
         x, labels = read_split(split_dir, split)
-    logits = model.predict(x, batch_size=batch_size, verbose=0)
-    return labels, np.asarray(logits, dtype=np.float64)
+    return x, labels, np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+
+
+def predict(train_dir: Path, split_dir: Path, features_dir: Path, split: str = "test", batch_size: int = 256):
+    """(labels, logits) of a split, whichever input (embeddings or images) the model takes."""
+    _, labels, logits = _split_logits(*_load(train_dir), split_dir, features_dir, split, batch_size)
+    return labels, logits
 
 
 def tta_probabilities(train_dir: Path, split_dir: Path, features_dir: Path, tta: str = "none", batch_size: int = 256):
     """(labels, probabilities) on the test split; ``tta: flip`` averages each picture with its mirror.
 
     A model of pictures sees the mirrored pictures; a model of embeddings, the
-    cached embeddings of the mirrored test pictures (``test_flip.npy``).
+    cached embeddings of the mirrored test pictures (``test_flip.npy``). The model is loaded once.
     """
-    labels, logits = predict(train_dir, split_dir, features_dir, "test", batch_size)
+    summary, model = _load(train_dir)
+    x, labels, logits = _split_logits(summary, model, split_dir, features_dir, "test", batch_size)
     probs = softmax(logits)
     if tta == "none":
         return labels, probs
-    summary = read_json(Path(train_dir) / "train.json")
-    model = keras.models.load_model(Path(train_dir) / "model.keras", compile=False)
     if summary["input"] == "embeddings":
         path = Path(features_dir) / "test_flip.npy"
         if not path.exists():
             raise DataError(f"{path}: no mirrored test embeddings for evaluate.tta: flip; rerun featurize")
         mirrored = np.asarray(load_array(path), np.float32)
     else:
-        mirrored = np.asarray(read_split(split_dir, "test")[0])[:, :, ::-1]
+        mirrored = np.asarray(x)[:, :, ::-1]
     flipped = softmax(np.asarray(model.predict(mirrored, batch_size=batch_size, verbose=0), np.float64))
     return labels, (probs + flipped) / 2
