@@ -15,7 +15,7 @@ import yaml
 
 from fakes import REPO
 
-STAGES = ("validate", "fetch", "split", "featurize", "train", "evaluate", "export")
+STAGES = ("validate", "fetch", "split", "featurize_shard@0", "featurize", "train", "evaluate", "export")
 BIN = Path(sys.executable).parent
 SMALL_BACKBONE = {"backbone": "mobilenet", "alpha": 0.25}  # for tests about the pipeline, not the backbone
 
@@ -35,7 +35,7 @@ def run(root: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProces
 
 
 def ran(result: subprocess.CompletedProcess) -> list[str]:
-    return re.findall(r"Running stage '(\w+)'", result.stdout + result.stderr)
+    return re.findall(r"Running stage '([\w@]+)'", result.stdout + result.stderr)
 
 
 def metrics(root: Path) -> dict:

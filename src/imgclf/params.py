@@ -62,6 +62,7 @@ class FeaturesParams:
     batch_size: int = param(64, Number(int, 1))
     precision: str = param("auto", OneOf(("auto", "float32", "bfloat16")))
     views: int = param(1, Number(int, 1, 32))  # 1 + augmented views of each training picture cached
+    shards: list = param([0], ListOf(Number(int, 0)))  # [0, 1, ..., N-1]: one DVC stage per shard, joined
 
     def check(self, where: str, prefix: str) -> None:
         if self.backbone not in BACKBONES:
@@ -71,6 +72,11 @@ class FeaturesParams:
         if not self.weights:
             raise ParamsError(
                 f"{where}: features.weights must be 'imagenet', 'none' or a path to a weights file; got ''"
+            )
+        if self.shards != list(range(len(self.shards))) or not self.shards:
+            raise ParamsError(
+                f"{where}: features.shards must list the shard indices 0..N-1 in order ([0] for one shard, "
+                f"[0, 1] for two; dvc.yaml's foreach runs one stage per item); got {self.shards!r}"
             )
 
 

@@ -18,11 +18,14 @@ from .io import atomic_dir
 from .params import PARAMS_FILE, Params, load_params
 
 
-def paths(description: str, *names: str) -> argparse.Namespace:
-    """Parse ``--<name> PATH`` options; dvc.yaml is the one place the paths are written."""
+def paths(description: str, *names: str, numbers: tuple[str, ...] = ()) -> argparse.Namespace:
+    """Parse ``--<name> PATH`` options (and ``--<number> N`` for a foreach item); dvc.yaml is the one place the
+    paths are written."""
     parser = argparse.ArgumentParser(description=description)
     for name in names:
         parser.add_argument(f"--{name}", required=True, metavar="PATH")
+    for name in numbers:
+        parser.add_argument(f"--{name}", required=True, type=int, metavar="N")
     return parser.parse_args()
 
 

@@ -66,9 +66,9 @@ def test_a_forced_rerun_gives_the_same_model_file_so_nothing_after_it_reruns(pro
     [
         ("models.head.epochs", 3, ["train"]),
         ("models.resnext.epochs", 3, []),  # not the selected model: its recipe is not a dependency
-        ("features.image_size", 40, ["featurize"]),  # then train and evaluate, through data/features
+        ("features.image_size", 40, ["featurize_shard@0"]),  # then the join, train, ..., through data/shards
         ("data.val_fraction", 0.2, ["split"]),
-        ("seed", 1, ["fetch", "split", "featurize", "train", "export"]),
+        ("seed", 1, ["fetch", "split", "featurize_shard@0", "train", "export"]),
         ("data.resize", "pad", ["fetch", "export"]),  # export records it for `imgclf predict`
         ("export.quantize", "int8", ["export"]),
     ],
@@ -169,3 +169,22 @@ def test_a_committed_export_is_an_artifact_and_predict_on_it_scores_what_evaluat
     truth = table["path"].str.split("/").str[-2]
     assert len(table) == len(labels)
     assert abs((table["label_1"] == truth).mean() - metrics(root)["top1"]) <= 0.001
+
+
+def test_two_featurize_shards_join_into_the_same_cache_so_nothing_after_them_reruns(project):
+    """`features.shards: [0, 1]` runs two featurize_shard stages and the join; the joined embeddings are the
+    unsharded ones byte for byte (same data/features hash), so train, evaluate and export stay up to date."""
+    root, _ = project
+    before = lock_hashes(root)["data/features"]
+    params = root / "params.yaml"
+    original = params.read_text()
+    raw = yaml.safe_load(original)
+    raw["features"]["shards"] = [0, 1]
+    try:
+        params.write_text(yaml.safe_dump(raw, sort_keys=False))
+        stages = ran(run(root, "dvc", "repro"))
+        assert sorted(stages) == ["featurize", "featurize_shard@0", "featurize_shard@1", "validate"]
+        assert lock_hashes(root)["data/features"] == before
+        assert json.loads((root / "metrics" / "featurize.json").read_text())["shards"] == 2
+    finally:
+        params.write_text(original)

@@ -20,6 +20,7 @@ from ..progress import bar
 from .backbones import build_backbone, preprocess_layer, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
+from .shards import check_shard_count, shard_rows
 from .views import apply_view, view_plan
 
 if TYPE_CHECKING:
@@ -76,54 +77,86 @@ def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str
 
 
 class ViewOf:
-    """Pictures of an array seen through a view (``views.view_plan``), a batch at a time."""
+    """Pictures of an array seen through a view (``views.view_plan``), a batch at a time.
 
-    def __init__(self, images: np.ndarray, view: int, seed: int):
-        self.images = images
+    ``rows`` picks a shard's share; the plan is drawn for the whole array first,
+    so a picture's view is the same in every shard layout.
+    """
+
+    def __init__(self, images: np.ndarray, view: int, seed: int, rows: tuple[int, int] | None = None):
+        self.images, self.view = images, view
+        self.start, self.stop = rows or (0, len(images))
         self.mirror, self.shift = view_plan(len(images), view, images.shape[1], seed)
 
     def __len__(self) -> int:
-        return len(self.images)
+        return self.stop - self.start
 
     def __getitem__(self, part: slice) -> np.ndarray:
-        return apply_view(np.asarray(self.images[part]), self.mirror[part], self.shift[part])
+        rows = slice(self.start + (part.start or 0), min(self.stop, self.start + part.stop))
+        if self.view == 0:
+            return np.asarray(self.images[rows])
+        return apply_view(np.asarray(self.images[rows]), self.mirror[rows], self.shift[rows])
 
 
-def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -> tuple[FeatureManifest, dict]:
+def _jobs(images: dict, rows: dict, features: FeaturesParams, seed: int) -> list[tuple[str, ViewOf, int, str]]:
+    """(file, pictures, view index or 0, progress label) for every array featurize writes."""
+    jobs = [(f"{split}.npy", ViewOf(images[split], 0, seed, rows[split]), 0, split) for split in SPLITS]
+    jobs.append(("test_flip.npy", ViewOf(images["test"], 1, seed, rows["test"]), 0, "test, mirrored"))
+    jobs += [
+        ("train_views.npy", ViewOf(images["train"], v, seed, rows["train"]), v, f"train view {v}")
+        for v in range(1, features.views)
+    ]
+    return jobs
+
+
+def featurize(
+    split_dir: Path, out: Path, features: FeaturesParams, seed: int, shard: tuple[int, int] = (0, 1)
+) -> tuple[FeatureManifest, dict]:
     """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return (manifest, timing).
 
     Also ``test_flip.npy``, the embeddings of the mirrored test pictures (for
     ``evaluate.tta: flip``), and with ``features.views`` K > 1, ``train_views.npy``
     (K-1, N, D): the embeddings of K-1 augmented views of each training picture,
-    drawn from ``seed``. Runs under the caller's Keras state
-    (``runtime.keras_state``): its seed draws the random init of ``weights: none``
-    and its dtype policy is the precision. The manifest goes into the DVC output and
-    holds only what the embeddings are a function of; the timing is kept apart so a
-    rerun that yields the same vectors leaves the output's hash, and so every later
-    stage, untouched.
+    drawn from ``seed``. ``shard`` (index, count) embeds only that shard's rows of
+    every split (``shards.shard_rows``); ``timing["first"]`` says where they start.
+    Runs under the caller's Keras state (``runtime.keras_state``): its seed draws
+    the random init of ``weights: none`` and its dtype policy is the precision.
+    The manifest goes into the DVC output and holds only what the embeddings are
+    a function of; the timing is kept apart so a rerun that yields the same
+    vectors leaves the output's hash, and so every later stage, untouched.
     """
-    import keras
-
     weights_arg, weights_file = resolve_weights(
         features.backbone, features.weights, features.alpha, features.image_size
     )
     images = {split: read_split(split_dir, split)[0] for split in SPLITS}
+    check_shard_count(shard[1], len(images["train"]))
+    rows = {split: shard_rows(len(images[split]), features.batch_size, shard[1], shard[0]) for split in SPLITS}
     model = build_featurizer(features, images["train"].shape[1:], weights_arg)
     dim = int(model.output_shape[-1])
-    jobs = [(f"{split}.npy", images[split], None, split) for split in SPLITS]
-    jobs.append(("test_flip.npy", ViewOf(images["test"], 1, seed), None, "test, mirrored"))
+    views = None
     if features.views > 1:
-        views = new_array(out / "train_views.npy", (features.views - 1, len(images["train"]), dim), np.float16)
-        jobs += [
-            (None, ViewOf(images["train"], v, seed), views[v - 1], f"train view {v}") for v in range(1, features.views)
-        ]
+        count = rows["train"][1] - rows["train"][0]
+        views = new_array(out / "train_views.npy", (features.views - 1, count, dim), np.float16)
     seconds, total = 0.0, 0
-    for name, source, target, desc in jobs:
-        target = new_array(out / name, (len(source), dim), np.float16) if target is None else target
+    for name, source, view, desc in _jobs(images, rows, features, seed):
+        target = views[view - 1] if view else new_array(out / name, (len(source), dim), np.float16)
         seconds += embed(model, source, target, features.batch_size, f"featurize {desc}")
         target.flush()
         total += len(source)
-    manifest = FeatureManifest(
+    manifest = _manifest(features, weights_file, images, rows, dim)
+    timing = {
+        "seconds": round(seconds, 3),
+        "images": total,
+        "images_per_second": round(total / seconds, 2) if seconds else None,
+        "first": {split: rows[split][0] for split in SPLITS},
+    }
+    return manifest, timing
+
+
+def _manifest(features: FeaturesParams, weights_file, images: dict, rows: dict, dim: int) -> FeatureManifest:
+    import keras
+
+    return FeatureManifest(
         backbone=features.backbone,
         keras_application=BACKBONES[features.backbone].constructor,
         weights=features.weights,
@@ -135,12 +168,6 @@ def featurize(split_dir: Path, out: Path, features: FeaturesParams, seed: int) -
         precision="bfloat16" if keras.config.dtype_policy().name == "mixed_bfloat16" else "float32",
         embedding_dim=dim,
         dtype="float16",
-        count={split: len(images[split]) for split in SPLITS},
+        count={split: rows[split][1] - rows[split][0] for split in SPLITS},
         views=features.views,
     )
-    timing = {
-        "seconds": round(seconds, 3),
-        "images": total,
-        "images_per_second": round(total / seconds, 2) if seconds else None,
-    }
-    return manifest, timing

@@ -1,0 +1,30 @@
+"""featurize_shard: frozen-backbone embeddings of one shard of every split, cached as float16 with a manifest."""
+
+from dataclasses import replace
+
+from imgclf.errors import ParamsError
+from imgclf.hardware import run_info
+from imgclf.params import load_params
+from imgclf.stage import paths, run_stage, stage_output
+
+
+def main() -> None:
+    args = paths(__doc__, "split", "out", numbers=("shard",))
+    params = load_params()
+    shards = params.features.shards
+    if args.shard not in shards:
+        raise ParamsError(f"--shard {args.shard} is not in features.shards {shards}; run `dvc repro`, not the script")
+    from imgclf.features.featurize import POLICIES, featurize, resolve_precision  # after validation: Keras is slow
+    from imgclf.features.shards import write_shard_record
+    from imgclf.runtime import keras_state
+
+    precision = resolve_precision(params.features.precision)
+    with stage_output(args.out, params) as tmp, keras_state(params.seed, POLICIES[precision]):
+        manifest, timing = featurize(args.split, tmp, params.features, params.seed, (args.shard, len(shards)))
+        replace(manifest, run=run_info()).save(tmp)
+        write_shard_record(tmp, args.shard, len(shards), timing.pop("first"), timing)
+    print(f"featurize shard {args.shard}/{len(shards)}: {manifest.count} at {timing['images_per_second']} img/s")
+
+
+if __name__ == "__main__":
+    run_stage(main)
