@@ -87,6 +87,7 @@ class TrainParams:
     mixed_precision: str = param("auto", OneOf(("auto", "float32", "mixed_float16", "mixed_bfloat16")))
     jit_compile: str | bool = param("auto", AutoOrFlag())
     distribution: str = param("auto", OneOf(("auto", "none", "data_parallel")))
+    backend: str = param("auto", OneOf(("auto", "tensorflow", "jax", "torch")))  # Keras backend stage train runs on
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,39 @@ def keras_state(seed: int, dtype_policy: str = "float32") -> Iterator[None]:
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+# train.backend: auto picks the fastest measured per device type (benchmarks/backends.py, docs/benchmarks.md).
+# CPU: TensorFlow without XLA, measured. GPU: not measured in this project (no GPU here); TensorFlow until it is.
+FASTEST = {"cpu": "tensorflow", "gpu": "tensorflow"}
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def select_backend(choice: str) -> str:
+    """Set ``KERAS_BACKEND`` for ``choice`` before Keras is imported; return the backend name.
+
+    ``auto`` keeps a ``KERAS_BACKEND`` the user exported, else takes ``FASTEST``
+    for the device type. A backend whose package is missing fails with one line
+    naming it; so does asking for another backend once Keras is imported.
+    """
+    import importlib.util
+    import os
+    import sys
+
+    from .errors import ParamsError
+
+    device = "gpu" if os.path.exists("/proc/driver/nvidia/gpus") and os.listdir("/proc/driver/nvidia/gpus") else "cpu"
+    name = (os.environ.get("KERAS_BACKEND") or FASTEST[device]) if choice == "auto" else choice
+    if name not in BACKENDS:
+        raise ParamsError(f"KERAS_BACKEND must be one of {', '.join(BACKENDS)}; got {name!r}")
+    if importlib.util.find_spec(name) is None:
+        raise ParamsError(
+            f"train.backend {name!r} needs the {name} package, which is not installed (pip install {name}); "
+            f"or set train.backend: auto"
+        )
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+        raise ParamsError(
+            f"train.backend {name!r}: Keras is already imported with {sys.modules['keras'].backend.backend()!r}"
+        )
+    os.environ["KERAS_BACKEND"] = name
+    return name

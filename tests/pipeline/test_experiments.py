@@ -18,11 +18,14 @@ pytestmark = pytest.mark.slow
 # default (12 training images per class), as queued experiments: a head on the cache over
 # two seeds (DVC's sweep syntax), and an image model. (Every model's training is also tested
 # in-process, faster; exporting is tested in test_pipeline.py.)
+JAX = ["-S", "train.backend=jax"]
 QUEUED = {
     "head": ["-S", "seed=range(0,2)", "-S", "models.head.epochs=1"],  # queued as head-1 (seed 0) and head-2
     # The from-scratch recipe warms up for 1 epoch: a 1-epoch smoke run must scale that down, not refuse.
-    "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.alpha=0.25"],
+    # It trains on JAX (train.backend), evaluated and recorded as such.
+    "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.alpha=0.25", *JAX],
 }
+BACKEND = {"head-1": "tensorflow", "head-2": "tensorflow", "mobilenet_v1": "jax"}
 RUNS = {"head-1": "head", "head-2": "head", "mobilenet_v1": "mobilenet_v1"}
 
 
@@ -62,7 +65,7 @@ def test_each_queued_experiment_trains_and_evaluates(queued_models, name):
     params = exps[name]["data"]["params"]["params.yaml"]["data"]
     assert params["model"] == RUNS[name] and scores["run"]["model"] == RUNS[name]
     assert scores["images"] == scores["run"]["test_images"] == 30
-    assert scores["run"]["backend"] == "tensorflow" and scores["run"]["device"].startswith("CPU")
+    assert scores["run"]["backend"] == BACKEND[name] and scores["run"]["device"].startswith("CPU")
     assert 0.0 <= scores["top1"] <= 1.0 and scores["train"]["epochs_run"] >= 1
     assert {"balanced_accuracy", "ece", "tta"} <= set(scores)
 
