@@ -2,9 +2,13 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+from subprocess import PIPE
+
+import pytest
 
 SCRIPT = textwrap.dedent(
     """
@@ -59,3 +63,62 @@ def test_mirrored_strategy_over_logical_cpus_matches_one_device_on_the_global_ba
     assert result["gap"] < 1e-5  # two replicas of 32 images = one device on 64: the same gradient step
     assert result["global_batch"] == 16 and result["epochs"] == 2
     assert result["auto"] == 1  # auto goes data-parallel on several GPUs only, not on logical CPUs
+
+
+CLUSTER_WORKER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np, tensorflow as tf, keras
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8)).astype("float32")
+    y = np.eye(3, dtype="float32")[np.arange(64) % 3]
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)])
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=1, verbose=0)
+    print(json.dumps(model.get_weights()[0].tolist()))
+    """
+)
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class KerasMultiWorkerBug(Exception):
+    """Keras 3 fit under MultiWorkerMirroredStrategy: keras-team/keras#20585."""
+
+
+@pytest.mark.xfail(strict=True, raises=KerasMultiWorkerBug, reason=KerasMultiWorkerBug.__doc__)
+def test_two_localhost_workers_train_with_keras_fit():
+    """Why train refuses TF_CONFIG: plain Keras fit on two MultiWorkerMirroredStrategy workers on 127.0.0.1 fails
+    (Keras 3.15.1, TF 2.21). Strict: once Keras fixes it this test fails, and the cluster path can be enabled."""
+    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    workers = []
+    for index in range(2):
+        config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
+        env = {**os.environ, "TF_CONFIG": json.dumps(config), "KERAS_BACKEND": "tensorflow"}
+        workers.append(subprocess.Popen([sys.executable, "-c", CLUSTER_WORKER], env=env, stdout=PIPE, stderr=PIPE))
+    errors = [w.communicate(timeout=300)[1].decode() for w in workers]
+    if any("(<class 'tensorflow.python.distribute.values.PerReplica'>) to a Tensor" in e for e in errors):
+        raise KerasMultiWorkerBug(errors[0][-500:])
+    assert all(w.returncode == 0 for w in workers), errors[0][-2000:]
+
+
+def test_a_tf_config_cluster_is_refused_with_one_line_before_any_work(monkeypatch):
+    from imgclf.errors import ParamsError
+    from imgclf.training.distribution import placement
+
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["10.0.0.1:1", "10.0.0.2:1"]}}))
+    with pytest.raises(ParamsError, match=r"TF_CONFIG describes a 2-worker cluster.*keras-team/keras#20585"):
+        placement("auto")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["10.0.0.1:1"]}}))
+    assert placement("none").replicas == 1  # distribution: none ignores TF_CONFIG

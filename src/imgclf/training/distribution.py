@@ -1,9 +1,11 @@
-"""Data-parallel training over the local devices, or across machines, through the backend's own engine.
+"""Data-parallel training over the local devices, through the backend's own engine.
 
 TensorFlow: ``tf.distribute.MirroredStrategy`` over the local GPUs (or the
 logical CPU devices when there is no GPU, which is how the CPU path is
-tested), and ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` describes a
-cluster. JAX: ``keras.distribution.DataParallel`` over ``jax.devices()``.
+tested). A ``TF_CONFIG`` cluster is refused up front: Keras 3's fit fails under
+``MultiWorkerMirroredStrategy`` (tests/training/test_distribution.py keeps a
+two-worker run as an expected failure, so a fixed Keras shows up).
+JAX: ``keras.distribution.DataParallel`` over ``jax.devices()``.
 Like the SAM train steps, this is backend-specific by nature and kept here.
 
 Scaling: ``batch_size`` in a recipe is per device, so the global batch is
@@ -39,9 +41,12 @@ def _tensorflow(mode: str) -> Placement:
     import tensorflow as tf
 
     if os.environ.get("TF_CONFIG") and mode != "none":
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
         workers = len(json.loads(os.environ["TF_CONFIG"]).get("cluster", {}).get("worker", [])) or 1
-        return Placement(strategy.num_replicas_in_sync, f"MultiWorkerMirroredStrategy ({workers} workers)", strategy)
+        raise ParamsError(
+            f"TF_CONFIG describes a {workers}-worker cluster, but Keras {keras.__version__}'s fit fails under "
+            "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585; reproduced here on two localhost "
+            "workers), so multi-worker training is not supported: unset TF_CONFIG, or set train.distribution: none"
+        )
     gpus = tf.config.list_logical_devices("GPU")
     devices = gpus or (tf.config.list_logical_devices("CPU") if mode == "data_parallel" else [])
     if mode == "none" or len(devices) < 2:
