@@ -4,7 +4,7 @@
 
 Sections: 1 featurize vs predict, 2 bfloat16, 3 the cache pays, 4 training
 throughput, 5 input pipeline, 6 memory, 7 DVC overhead, 8 GPU (when there is one),
-9 decoding a folder of phone photos.
+9 decoding a folder of phone photos, 10 training speed per Keras backend.
 """
 
 from __future__ import annotations
@@ -131,6 +131,15 @@ def table(results: dict) -> str:
         r.get("folder_decoding", {}),
         list(r.get("folder_decoding", {})),
     )
+    backend = r.get("backends", {})
+    if isinstance(backend.get("rows"), list):
+        add(
+            "10. training per Keras backend (train_on_batch, batch 128)",
+            backend["rows"],
+            ["model", "backend", "xla", "images_per_s", "fraction_of_gemm_peak"],
+        )
+        add("    fastest / skipped / import keras (s)", backend, ["fastest", "skipped", "import_keras_seconds"])
+        add("    model.fit over train_on_batch (mobilenet_v1, TensorFlow)", backend["fit"], list(backend["fit"][0]))
     return "\n".join(lines)
 
 
@@ -141,7 +150,7 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="*", help="run only these sections (e.g. folder_decoding)")
     args = parser.parse_args(argv)
 
-    from . import bfloat16, cache_pays, dvc_overhead, featurize_speed, folder_decoding, memory, train_speed
+    from . import backends, bfloat16, cache_pays, dvc_overhead, featurize_speed, folder_decoding, memory, train_speed
     from .harness import gemm_peak_flops, stamp, theoretical_peak_flops
 
     started = time.perf_counter()
@@ -167,6 +176,7 @@ def main(argv=None) -> None:
         section(results, "dvc", dvc_overhead.run, tmp / "dvc", only=args.only)
         section(results, "gpu", gpu_section, rates, only=args.only)
         section(results, "folder_decoding", folder_decoding.run, tmp / "photos", args.repeats, only=args.only)
+        section(results, "backends", backends.run, peaks["gemm"], only=args.only)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,21 +25,25 @@ def _step_rate(model, x, y, steps: int = 4) -> float:
     return len(x) / statistics.median(times)
 
 
-def _fit_rate(model, images, labels, epochs: int = 3) -> float:
+def _fit_rate(model, images, labels, epochs: int = 3, batch: int = BATCH) -> float:
     """Images/s of ``model.fit`` over ``Batches`` (the train stage's path), median of the epochs after the first."""
     from imgclf.training.batches import Batches
     from imgclf.training.fit import EpochTimer
 
     timer = EpochTimer()
-    model.fit(Batches(images, labels, 10, BATCH, seed=0), epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
+    model.fit(Batches(images, labels, 10, batch, seed=0), epochs=epochs, shuffle=False, verbose=0, callbacks=[timer])
     return len(images) / statistics.median(timer.train_seconds[1:])
 
 
-def _compiled(model, recipe):
+def _compiled(model, recipe, jit_compile="auto"):
     from imgclf.training.optim import add_weight_decay, make_optimizer
 
     add_weight_decay(model, recipe)
-    model.compile(optimizer=make_optimizer(recipe, 100), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=make_optimizer(recipe, 100),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
     return model
 
 
@@ -60,9 +64,39 @@ def image_models() -> dict:
     return out
 
 
-def training_rates() -> list[dict]:
+def finetune_for_bench():
+    """The finetune model at params defaults: ResNet50 (random init) trained from conv5, at 32 px."""
     from imgclf.features.manifest import FeatureManifest
     from imgclf.models.finetune import finetune_backbone, finetune_model
+    from imgclf.params import Params
+
+    models = Params().models
+    manifest = FeatureManifest(
+        backbone="resnet50",
+        keras_application="ResNet50",
+        weights="none",
+        weights_sha256=None,
+        alpha=1.0,
+        image_size=32,
+        input_image_size=32,
+        preprocessing="caffe",
+        precision="float32",
+        embedding_dim=2048,
+        dtype="float16",
+        count={},
+    )
+    keras.utils.set_random_seed(0)
+    return finetune_model(
+        manifest,
+        finetune_backbone(manifest, models.finetune.fine_tune_at),
+        keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]),
+        32,
+        models.finetune.augment,
+        0,
+    )
+
+
+def training_rates() -> list[dict]:
     from imgclf.models.head import build_head
     from imgclf.params import Params
 
@@ -79,29 +113,7 @@ def training_rates() -> list[dict]:
             "images_per_s": round(_step_rate(head, rng.normal(size=(BATCH, 2048)).astype("float32"), y), 1),
         }
     )
-    manifest = FeatureManifest(
-        backbone="resnet50",
-        keras_application="ResNet50",
-        weights="none",
-        weights_sha256=None,
-        alpha=1.0,
-        image_size=32,
-        input_image_size=32,
-        preprocessing="caffe",
-        precision="float32",
-        embedding_dim=2048,
-        dtype="float16",
-        count={},
-    )
-    keras.utils.set_random_seed(0)
-    tuned = finetune_model(
-        manifest,
-        finetune_backbone(manifest, models.finetune.fine_tune_at),
-        keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]),
-        32,
-        models.finetune.augment,
-        0,
-    )
+    tuned = finetune_for_bench()
     rows.append(
         {
             "model": "finetune",
