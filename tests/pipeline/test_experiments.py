@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from projects import run, tiny
+from projects import ran, run, tiny
 
 pytestmark = pytest.mark.slow
 
@@ -18,14 +19,11 @@ pytestmark = pytest.mark.slow
 # default (12 training images per class), as queued experiments: a head on the cache over
 # two seeds (DVC's sweep syntax), and an image model. (Every model's training is also tested
 # in-process, faster; exporting is tested in test_pipeline.py.)
-JAX = ["-S", "train.backend=jax"]
 QUEUED = {
     "head": ["-S", "seed=range(0,2)", "-S", "models.head.epochs=1"],  # queued as head-1 (seed 0) and head-2
     # The from-scratch recipe warms up for 1 epoch: a 1-epoch smoke run must scale that down, not refuse.
-    # It trains on JAX (train.backend), evaluated and recorded as such.
-    "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.alpha=0.25", *JAX],
+    "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.alpha=0.25"],
 }
-BACKEND = {"head-1": "tensorflow", "head-2": "tensorflow", "mobilenet_v1": "jax"}
 RUNS = {"head-1": "head", "head-2": "head", "mobilenet_v1": "mobilenet_v1"}
 
 
@@ -65,7 +63,7 @@ def test_each_queued_experiment_trains_and_evaluates(queued_models, name):
     params = exps[name]["data"]["params"]["params.yaml"]["data"]
     assert params["model"] == RUNS[name] and scores["run"]["model"] == RUNS[name]
     assert scores["images"] == scores["run"]["test_images"] == 30
-    assert scores["run"]["backend"] == BACKEND[name] and scores["run"]["device"].startswith("CPU")
+    assert scores["run"]["backend"] == "tensorflow" and scores["run"]["device"].startswith("CPU")
     assert 0.0 <= scores["top1"] <= 1.0 and scores["train"]["epochs_run"] >= 1
     assert {"balanced_accuracy", "ece", "tta"} <= set(scores)
 
@@ -97,3 +95,20 @@ def test_queued_experiments_compare_in_dvc_plots(tiny_project, queued_models, tm
     html = (tmp_path / "plots" / "index.html").read_text()
     assert "head-1" in html and "mobilenet_v1" in html and "val_accuracy" in html
     assert "per_class_error" in html or "Per-class error" in html
+
+
+def test_two_featurize_shards_join_into_the_bytes_of_one(tiny_project):
+    """`features.shards: [0, 1]` runs two featurize_shard stages and the join; the joined cache has the data/features
+    hash of the one-shard run, so nothing that depends on it reruns. Last here: it changes the workspace."""
+    root = tiny_project
+    run(root, "git", "checkout", "params.yaml")
+    run(root, "dvc", "repro", "featurize")
+    before = yaml.safe_load((root / "dvc.lock").read_text())["stages"]["featurize"]["outs"][0]["md5"]
+    params = root / "params.yaml"
+    raw = yaml.safe_load(params.read_text())
+    raw["features"]["shards"] = [0, 1]
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    stages = ran(run(root, "dvc", "repro", "featurize"))
+    assert sorted(stages) == ["featurize", "featurize_shard@0", "featurize_shard@1", "validate"]
+    assert yaml.safe_load((root / "dvc.lock").read_text())["stages"]["featurize"]["outs"][0]["md5"] == before
+    assert json.loads((root / "metrics" / "featurize.json").read_text())["shards"] == 2

@@ -171,20 +171,18 @@ def test_a_committed_export_is_an_artifact_and_predict_on_it_scores_what_evaluat
     assert abs((table["label_1"] == truth).mean() - metrics(root)["top1"]) <= 0.001
 
 
-def test_two_featurize_shards_join_into_the_same_cache_so_nothing_after_them_reruns(project):
-    """`features.shards: [0, 1]` runs two featurize_shard stages and the join; the joined embeddings are the
-    unsharded ones byte for byte (same data/features hash), so train, evaluate and export stay up to date."""
+def test_the_leaderboard_leaves_out_a_workspace_whose_metrics_are_older_than_its_params(project, tmp_path):
+    """After `git checkout params.yaml` (or any edit), exp_show pairs the new params with the last run's
+    metrics; that row is left out with a note instead of shown as a run nobody made."""
     root, _ = project
-    before = lock_hashes(root)["data/features"]
+    shown = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "a"))
+    assert "the workspace row is left out" not in shown.stderr, shown.stderr
     params = root / "params.yaml"
     original = params.read_text()
-    raw = yaml.safe_load(original)
-    raw["features"]["shards"] = [0, 1]
     try:
-        params.write_text(yaml.safe_dump(raw, sort_keys=False))
-        stages = ran(run(root, "dvc", "repro"))
-        assert sorted(stages) == ["featurize", "featurize_shard@0", "featurize_shard@1", "validate"]
-        assert lock_hashes(root)["data/features"] == before
-        assert json.loads((root / "metrics" / "featurize.json").read_text())["shards"] == 2
+        params.write_text(original.replace("dropout: 0.3", "dropout: 0.4", 1))
+        stale = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "b"))
     finally:
         params.write_text(original)
+    assert "the workspace row is left out" in stale.stderr
+    assert "| workspace |" not in (tmp_path / "b" / "leaderboard.md").read_text()

@@ -67,9 +67,39 @@ def experiment_rows(revs: list[str], all_commits: bool, cwd: Path | None = None)
     from dvc.scm import SCMError
 
     try:
-        return dvc.api.exp_show(repo=str(cwd or "."), revs=revs or None)
+        return without_stale_workspace(dvc.api.exp_show(repo=str(cwd or "."), revs=revs or None), cwd)
     except (DvcException, SCMError) as exc:
         raise PipelineError(f"cannot read experiments here ({exc}); run this inside a DVC project") from None
+
+
+def stale_stages(cwd: Path | None = None) -> list[str]:
+    """Stages before the workspace's metrics whose params changed since they ran (``dvc status`` of evaluate).
+
+    Then exp_show would pair today's params.yaml (say, after ``git checkout
+    params.yaml``) with the metrics of the last run, a row no run produced.
+    Only params count: data changes show in ``dvc status`` only after validate
+    has fingerprinted the source again, which a read-only check must not do.
+    """
+    from dvc.repo import Repo
+
+    with Repo(str(cwd or ".")) as repo:
+        status = repo.status(targets=["evaluate"], with_deps=True)
+
+    def params_changed(changes) -> bool:
+        return any(isinstance(c, dict) and PARAMS_FILE in (c.get("changed deps") or {}) for c in changes)
+
+    return sorted(stage for stage, changes in status.items() if params_changed(changes))
+
+
+def without_stale_workspace(rows: list[dict], cwd: Path | None = None) -> list[dict]:
+    if not any(row.get("rev") == "workspace" for row in rows) or not (stale := stale_stages(cwd)):
+        return rows
+    print(
+        "leaderboard: the workspace row is left out: its metrics are older than its params.yaml "
+        f"(`dvc status`: {', '.join(stale)}); run `dvc repro` to include it",
+        file=sys.stderr,
+    )
+    return [row for row in rows if row.get("rev") != "workspace"]
 
 
 def value(row: dict, file: str, key: str):
