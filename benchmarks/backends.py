@@ -16,10 +16,8 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 CONFIGS = [("tensorflow", False), ("tensorflow", True), ("jax", True), ("torch", False)]
 MODELS = ("mobilenet_v1", "mobilenet_v2", "resnext_split", "finetune")
@@ -43,22 +41,12 @@ def _builders() -> dict:
     return out
 
 
-def _rate(model, x, y, steps: int) -> float:
-    model.train_on_batch(x, y)  # traces and compiles
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        model.train_on_batch(x, y)
-        times.append(time.perf_counter() - start)
-    return len(x) / statistics.median(times)
-
-
 def configuration_rows(jit: bool, batch: int, steps: int, models: list[str]) -> list[dict]:
     """In this process's backend: one row per model."""
     import numpy as np
 
     from .harness import model_macs, random_images
-    from .train_speed import _compiled
+    from .train_speed import _compiled, _step_rate
 
     rng = np.random.default_rng(0)
     x, y = random_images(batch, 32), np.eye(10, dtype="float32")[rng.integers(0, 10, batch)]
@@ -67,7 +55,7 @@ def configuration_rows(jit: bool, batch: int, steps: int, models: list[str]) -> 
         if name not in models:
             continue
         model = _compiled(build(), recipe, jit_compile=jit)
-        rate = _rate(model, x, y, steps)
+        rate = _step_rate(model, x, y, steps)
         rows.append(
             {"model": name, "images_per_s": round(rate, 2), "train_gflop_per_image": 6 * model_macs(model) / 1e9}
         )
@@ -79,14 +67,14 @@ def fit_rows(batches: list[int], epochs: int = 3) -> list[dict]:
     import numpy as np
 
     from .harness import random_images
-    from .train_speed import _compiled, _fit_rate, image_models
+    from .train_speed import _compiled, _fit_rate, _step_rate, image_models
 
     recipe, build = image_models()["mobilenet_v1"]
     rows = []
     for batch in batches:
         model = _compiled(build(), recipe, jit_compile=False)
         y = np.eye(10, dtype="float32")[np.arange(batch) % 10]
-        step = _rate(model, random_images(batch, 32), y, 3)
+        step = _step_rate(model, random_images(batch, 32), y, 3)
         fit = _fit_rate(model, random_images(4 * batch, 32), np.arange(4 * batch) % 10, epochs, batch)
         rows.append(
             {
