@@ -41,9 +41,8 @@ def test_killed_training_resumes_to_an_identical_model(tiny_project):
 def test_ctrl_c_ends_with_one_line_not_a_traceback(tiny_project):
     cmd = ["dvc", "repro", "--force", "--single-item", "train"]
     code, out, err = interrupt_after_epoch(tiny_project, cmd, 1, signal.SIGINT)
-    if (
-        code == 0
-    ):  # under the parallel suite the run sometimes ends 0 despite the signal (not understood yet): once more
+    # Under the parallel suite the run sometimes ends 0 despite the signal (not understood yet): once more.
+    if code == 0:
         code, out, err = interrupt_after_epoch(tiny_project, cmd, 1, signal.SIGINT)
     assert code != 0
     assert "interrupted: nothing was written to the stage's outputs" in err
