@@ -89,6 +89,15 @@ class TrainParams:
     distribution: str = param("auto", OneOf(("auto", "none", "data_parallel")))
     backend: str = param("auto", OneOf(("auto", "tensorflow", "jax", "torch")))  # Keras backend stage train runs on
 
+    def check(self, where: str, prefix: str) -> None:
+        import importlib.util
+
+        if self.backend != "auto" and importlib.util.find_spec(self.backend) is None:  # before any stage runs
+            raise ParamsError(
+                f"{where}: train.backend {self.backend!r} needs the {self.backend} package, which is not installed "
+                f"(pip install {self.backend}); or set train.backend: auto"
+            )
+
 
 @dataclass(frozen=True)
 class EvaluateParams:
