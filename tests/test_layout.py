@@ -125,3 +125,18 @@ def test_the_stages_that_need_no_keras_never_import_it(tmp_path):
     write_shard_record(tmp_path / "shards" / "0", 0, 1, timing.pop("first"), timing)
     probe("featurize.py", "--shards", f"{t}/shards", "--out", f"{t}/features", "--timing", f"{t}/f.json")
     assert (tmp_path / "features" / "train.npy").exists()
+
+
+def test_every_registered_keras_class_is_known_to_the_model_loader():
+    """A class registered for saving but not imported by models/saving.py fails to load in a fresh process
+    (how a fine-tuned model once failed in evaluate and export)."""
+    from imgclf.models.saving import CUSTOM_OBJECTS
+
+    registered = set()
+    for path, name in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                "register_keras_serializable" in ast.unparse(d) for d in node.decorator_list
+            ):
+                registered.add(f"{name}.{node.name}")
+    assert registered == {f"{cls.__module__}.{cls.__name__}" for cls in CUSTOM_OBJECTS}

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from ..data.arrays import read_embeddings, read_split
 from ..errors import DataError
-from ..features.preprocessing import ImageNetPreprocess  # noqa: F401  registered on import, needed to load
 from ..io import load_array, read_json
-from ..models.layers import GroupedConv2D  # noqa: F401
+from ..models.saving import load_model
 from .metrics import softmax
 
 
 def _load(train_dir: Path):
     summary = read_json(Path(train_dir) / "train.json")
-    return summary, keras.models.load_model(Path(train_dir) / "model.keras", compile=False)  # inference only
+    return summary, load_model(Path(train_dir) / "model.keras")
 
 
 def _split_logits(summary, model, split_dir, features_dir, split, batch_size):

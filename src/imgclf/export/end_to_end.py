@@ -15,9 +15,8 @@ from pathlib import Path
 import keras
 
 from ..features.manifest import FeatureManifest
-from ..features.preprocessing import ImageNetPreprocess  # noqa: F401  registered on import, needed to load
 from ..io import read_json
-from ..models.layers import GroupedConv2D  # noqa: F401
+from ..models.saving import load_model
 
 AUGMENT = "augment"  # the name models.classifier gives the augmentation block
 
@@ -43,10 +42,6 @@ def featurizer_from(manifest: FeatureManifest, input_size: int) -> keras.Model:
     return build_featurizer(params, (input_size, input_size, 3), weights)
 
 
-def load_trained(train_dir: Path) -> keras.Model:
-    return keras.models.load_model(Path(train_dir) / "model.keras", compile=False)
-
-
 def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int) -> keras.Model:
     """pixels (N, input_size, input_size, 3) uint8 -> probabilities (N, classes) float32."""
     summary = read_json(Path(train_dir) / "train.json")
@@ -55,9 +50,9 @@ def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int) -> ke
         # First, before anything else draws from the seeded generators (loading a model initializes
         # its layers before setting their weights): a random-init backbone must be featurize's own.
         x = featurizer_from(FeatureManifest.load(features_dir), input_size)(inputs)
-        logits = load_trained(train_dir)(x)
+        logits = load_model(Path(train_dir) / "model.keras")(x)
     else:
-        logits = without_augmentation(load_trained(train_dir))(keras.ops.cast(inputs, "float32"))
+        logits = without_augmentation(load_model(Path(train_dir) / "model.keras"))(keras.ops.cast(inputs, "float32"))
     if isinstance(logits, list | tuple):  # a model saved with lists of one tensor as its outputs
         (logits,) = logits
     probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)

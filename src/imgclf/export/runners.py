@@ -34,12 +34,9 @@ class Runner:
 
 class KerasRunner(Runner):
     def __init__(self, path: Path):
-        import keras
+        from ..models.saving import load_model
 
-        from ..features.preprocessing import ImageNetPreprocess  # noqa: F401  registers the custom layers
-        from ..models.layers import GroupedConv2D  # noqa: F401
-
-        self.model = keras.models.load_model(path, compile=False)
+        self.model = load_model(path)
         self.image_size = int(self.model.input_shape[1])
 
     def predict(self, images):

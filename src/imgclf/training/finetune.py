@@ -9,9 +9,10 @@ from ..data.arrays import read_classes, read_split
 from ..features.manifest import FeatureManifest
 from ..models.finetune import finetune_backbone, finetune_model
 from ..models.registry import MODELS
+from ..models.saving import inference_view, save_model
 from .batches import Batches
 from .fit import fit_classifier
-from .trainers import Run, checkpoint_phase, fit_built, save_model, summary
+from .trainers import Run, checkpoint_phase, fit_built, summary
 
 if TYPE_CHECKING:
     from ..params import Params
@@ -35,7 +36,8 @@ def train_finetune(params: Params, run: Run, split_dir: Path, features_dir: Path
             out / "live_head",
             checkpoint_phase(checkpoints, "head"),
         )
-        model = finetune_model(manifest, backbone, head, images.shape[1], recipe.augment, params.seed)
+        # The head was compiled for phase 1; an uncompiled view keeps its optimizer out of the saved model.
+        model = finetune_model(manifest, backbone, inference_view(head), images.shape[1], recipe.augment, params.seed)
         augment = recipe.augment
         train = Batches(
             images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha

@@ -7,10 +7,7 @@ import math
 import keras
 from keras import ops
 
-from ..features.preprocessing import PACKAGE
 
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
 class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warmup from 0 to ``peak`` over ``warmup_steps``, then constant, cosine or step decay.
 

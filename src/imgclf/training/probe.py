@@ -10,9 +10,10 @@ import numpy as np
 
 from ..data.arrays import read_classes, read_embeddings, read_views
 from ..models.linear_probe import probe_as_keras
+from ..models.saving import save_model
 from .fit import FitResult
 from .live import open_live
-from .trainers import Run, save_model, summary
+from .trainers import Run, summary
 
 if TYPE_CHECKING:
     from ..params import Params

@@ -17,9 +17,9 @@ import numpy as np
 
 from ..data.arrays import read_classes, read_embeddings, read_split, read_views
 from ..hardware import accelerators
-from ..io import atomic_file, normalize_keras_archive
 from ..models.head import embedding_stats
 from ..models.registry import MODELS, BuildContext, ModelSpec
+from ..models.saving import save_model
 from .batches import Batches, balanced_weights
 from .distribution import Placement, placement, scaled
 from .fit import FitResult, fit_classifier
@@ -58,16 +58,6 @@ class Run:
 
 def prepare(params: Params) -> Run:
     return Run(placement(params.train.distribution), keras.config.dtype_policy().name)
-
-
-def save_model(model: keras.Model, path: Path) -> None:
-    """The architecture and weights, for inference: an uncompiled view of ``model`` saves no optimizer
-    state (half the file for Adam), which the epoch checkpoints keep instead. The file is made
-    byte-reproducible, so the same weights give the same DVC hash."""
-    inference = keras.Model(model.input, model.output, name=model.name)  # single tensors, not lists of one
-    with atomic_file(path) as tmp:
-        inference.save(tmp)
-        normalize_keras_archive(tmp)
 
 
 def trainable_count(model: keras.Model) -> int:
