@@ -52,7 +52,7 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
     from imgclf.data.arrays import read_embeddings
     from imgclf.data.split import split_dataset
     from imgclf.evaluation.inference import predict
-    from imgclf.features.featurize import POLICIES, featurize
+    from imgclf.features.featurize import featurize
     from imgclf.io import write_json
     from imgclf.params import Params
     from imgclf.runtime import keras_state
@@ -65,7 +65,7 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
         features = FeaturesParams(
             backbone="mobilenet", alpha=0.25, weights=str(MOBILENET_025), image_size=128, precision=precision
         )
-        with keras_state(0, POLICIES[precision]):
+        with keras_state(0):
             _, timing = featurize(split, tmp / precision, features, seed=0)
         result[f"{precision}_featurize_images_per_s"] = timing["images_per_second"]
         for model in ("linear_probe", "head"):

@@ -1,4 +1,4 @@
-"""featurize_shard: frozen-backbone embeddings of one shard of every split, cached as float16 with a manifest."""
+"""featurize_shard: frozen-backbone embeddings of one shard of every split, cached as float32 with a manifest."""
 
 from dataclasses import replace
 
@@ -14,16 +14,18 @@ def main() -> None:
     shards = params.features.shards
     if args.shard not in shards:
         raise ParamsError(f"--shard {args.shard} is not in features.shards {shards}; run `dvc repro`, not the script")
-    from imgclf.features.featurize import POLICIES, featurize, resolve_precision  # after validation: Keras is slow
+    from imgclf.features.featurize import featurize  # after validation: Keras is slow to import
     from imgclf.features.shards import write_shard_record
     from imgclf.runtime import keras_state
 
-    precision = resolve_precision(params.features.precision)
-    with stage_output(args.out, params) as tmp, keras_state(params.seed, POLICIES[precision]):
+    with stage_output(args.out, params) as tmp, keras_state(params.seed):
         manifest, timing = featurize(args.split, tmp, params.features, params.seed, (args.shard, len(shards)))
         replace(manifest, run=run_info()).save(tmp)
         write_shard_record(tmp, args.shard, len(shards), timing.pop("first"), timing)
-    print(f"featurize shard {args.shard}/{len(shards)}: {manifest.count} at {timing['images_per_second']} img/s")
+    print(
+        f"featurize shard {args.shard}/{len(shards)}: {manifest.count} at {timing['images_per_second']} img/s; "
+        f"{manifest.precision} ({manifest.precision_check['reason']})"
+    )
 
 
 if __name__ == "__main__":

@@ -33,9 +33,12 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
 def native_bfloat16() -> bool:
     """True where the CPU computes bfloat16 in hardware (AVX512-BF16 or AMX)."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return bool(cpu_flags() & BFLOAT16_FLAGS)
 
 
 def accelerators() -> list[str]:

@@ -12,17 +12,26 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def keras_state(seed: int, dtype_policy: str = "float32") -> Iterator[None]:
-    """Seed Python's, NumPy's and the backend's generators, and build models under ``dtype_policy``."""
+def dtype_policy(name: str) -> Iterator[None]:
+    """Build the models of the block under Keras dtype policy ``name``; the previous policy is put back after."""
     import keras
 
-    keras.utils.set_random_seed(seed)
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype_policy)
+    keras.config.set_dtype_policy(name)
     try:
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+@contextlib.contextmanager
+def keras_state(seed: int, policy: str = "float32") -> Iterator[None]:
+    """Seed Python's, NumPy's and the backend's generators, and build models under dtype policy ``policy``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    with dtype_policy(policy):
+        yield
 
 
 # train.backend: auto picks the fastest measured per device type (benchmarks/backends.py, docs/benchmarks.md).

@@ -9,7 +9,9 @@ import pytest
 
 from fakes import SHARED
 from imgclf.data.arrays import write_classes, write_subset
-from imgclf.features.featurize import POLICIES, build_featurizer, embed, featurize
+from imgclf.features import featurize as featurize_module
+from imgclf.features.featurize import build_featurizer, embed, featurize
+from imgclf.features.precision import MIN_SPEEDUP, TOLERANCE, Measurement, decide
 from imgclf.features.preprocessing import ImageNetPreprocess
 from imgclf.io import load_array
 from imgclf.params import FeaturesParams
@@ -23,9 +25,9 @@ def features(**changes) -> FeaturesParams:
     return dataclasses.replace(FeaturesParams(), **changes)
 
 
-def run(split_dir, out, params, precision="float32"):
-    """featurize as the stage runs it: seeded, under the precision's dtype policy."""
-    with keras_state(0, POLICIES[precision]):
+def run(split_dir, out, params):
+    """featurize as the stage runs it: seeded."""
+    with keras_state(0):
         return featurize(split_dir, out, params, seed=0)
 
 
@@ -59,12 +61,12 @@ def split_dir(tmp_path):
     return tmp_path / "split"
 
 
-def test_featurize_writes_float16_embeddings_and_a_manifest_that_is_a_function_of_its_inputs(split_dir, tmp_path):
+def test_featurize_writes_float32_embeddings_and_a_manifest_that_is_a_function_of_its_inputs(split_dir, tmp_path):
     params = features(backbone="mobilenet", alpha=0.25, batch_size=4)
     manifest, timing = run(split_dir, tmp_path / "features", params)
     for name, n in (("train", 10), ("val", 4), ("test", 6)):
         vectors = load_array(tmp_path / "features" / f"{name}.npy")
-        assert vectors.shape == (n, 256) and vectors.dtype == np.float16
+        assert vectors.shape == (n, 256) and vectors.dtype == np.float32
     assert manifest.count == {"train": 10, "val": 4, "test": 6}
     assert manifest.preprocessing == "tf" and manifest.weights_sha256 is None
     assert timing["images"] == 26 and timing["images_per_second"] > 0  # the mirrored test set included
@@ -88,15 +90,52 @@ def test_imagenet_weights_download_from_a_mirror_and_match_the_local_file(
     np.testing.assert_array_equal(load_array(tmp_path / "a" / "val.npy"), load_array(tmp_path / "b" / "val.npy"))
 
 
-def test_bfloat16_featurize_stays_close_to_float32(split_dir, tmp_path):
-    full, _ = run(split_dir, tmp_path / "f32", features(precision="float32"), "float32")
-    half, _ = run(split_dir, tmp_path / "bf16", features(precision="bfloat16"), "bfloat16")
+def test_bfloat16_applies_to_the_training_side_and_the_test_embeddings_stay_float32(split_dir, tmp_path):
+    """The test embeddings are what evaluate scores; the exported model computes in float32, so they must too."""
+    params = features()  # a random ResNet50 keeps a signal at 32 px; random MobileNets decay to ~0
+    full, _ = run(split_dir, tmp_path / "f32", dataclasses.replace(params, precision="float32"))
+    half, _ = run(split_dir, tmp_path / "bf16", dataclasses.replace(params, precision="bfloat16"))
     assert (full.precision, half.precision) == ("float32", "bfloat16")
+    assert half.precision_check["reason"] == "features.precision: bfloat16"
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
     a = load_array(tmp_path / "f32" / "val.npy").astype("float32")
     b = load_array(tmp_path / "bf16" / "val.npy").astype("float32")
-    assert not np.array_equal(a, b)
-    assert np.linalg.norm(a - b) / np.linalg.norm(a) < 0.05
+    assert not np.array_equal(a, b) and np.linalg.norm(a - b) / np.linalg.norm(a) < 0.1
+    for name in ("test.npy", "test_flip.npy"):
+        assert (tmp_path / "f32" / name).read_bytes() == (tmp_path / "bf16" / name).read_bytes()
+
+
+def measured(speedup: float, error: float):
+    return lambda: Measurement(error, 2 * error, 100.0, 100.0 * speedup)
+
+
+@pytest.mark.parametrize(
+    "setting, native, measurement, expected, reason",
+    [
+        ("float32", True, None, "float32", "features.precision: float32"),
+        ("bfloat16", False, None, "bfloat16", "features.precision: bfloat16"),
+        ("auto", False, None, "float32", "auto: this CPU has no bfloat16 units"),
+        ("auto", True, measured(1.0, 0.001), "float32", f"not faster by {MIN_SPEEDUP}x"),
+        ("auto", True, measured(1.7, 0.09), "float32", f"above the {TOLERANCE:.1%} tolerance"),
+        ("auto", True, measured(1.7, 0.0034), "bfloat16", "bfloat16 1.70x the speed of float32"),
+    ],
+)
+def test_auto_keeps_bfloat16_only_where_it_is_faster_and_close(setting, native, measurement, expected, reason):
+    def never():
+        raise AssertionError("measured when it need not be")
+
+    choice = decide(setting, native, measurement or never)
+    assert choice.precision == expected and reason in choice.reason
+
+
+def test_auto_on_a_bfloat16_cpu_measures_and_records_its_decision(split_dir, tmp_path, monkeypatch):
+    """On any CPU: pretend it has bfloat16 units, so the real measurement runs (emulated where it has not)."""
+    monkeypatch.setattr(featurize_module, "native_bfloat16", lambda: True)
+    manifest, timing = run(split_dir, tmp_path / "f", features(backbone="mobilenet", alpha=0.25, batch_size=4))
+    check = manifest.precision_check
+    assert check["precision"] == manifest.precision and check["reason"].startswith("auto: bfloat16 ")
+    assert 0 <= check["error_median"] <= check["error_max"] and check["tolerance"] == TOLERANCE
+    assert set(timing["precision_check"]) == {"float32_images_per_second", "bfloat16_images_per_second"}
 
 
 def test_views_cache_augmented_training_embeddings_and_the_mirrored_test_set(split_dir, tmp_path):
@@ -109,5 +148,5 @@ def test_views_cache_augmented_training_embeddings_and_the_mirrored_test_set(spl
     with keras_state(0):
         model = build_featurizer(params, (32, 32, 3), None)
     images = load_array(split_dir / "train_images.npy")
-    mirrored = model.predict(np.asarray(images)[:, :, ::-1], verbose=0).astype(np.float16)
-    np.testing.assert_allclose(views[0].astype("float32"), mirrored.astype("float32"), rtol=1e-2, atol=1e-3)
+    mirrored = model.predict(np.asarray(images)[:, :, ::-1], verbose=0)
+    np.testing.assert_allclose(views[0], mirrored, rtol=1e-4, atol=1e-5)

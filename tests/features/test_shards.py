@@ -9,7 +9,7 @@ import pytest
 
 from imgclf.data.arrays import write_classes, write_subset
 from imgclf.errors import DataError
-from imgclf.features.featurize import POLICIES, featurize
+from imgclf.features.featurize import featurize
 from imgclf.features.manifest import FeatureManifest
 from imgclf.features.shards import join_shards, shard_rows, write_shard_record
 from imgclf.params import FeaturesParams
@@ -39,7 +39,7 @@ def split_dir(tmp_path_factory):
 
 
 def shard(split_dir, out, index, shards):
-    with keras_state(0, POLICIES["float32"]):
+    with keras_state(0):
         manifest, timing = featurize(split_dir, out, PARAMS, seed=0, shard=(index, shards))
     manifest.save(out)
     write_shard_record(out, index, shards, timing.pop("first"), timing)
@@ -49,7 +49,7 @@ def shard(split_dir, out, index, shards):
 @pytest.fixture(scope="module")
 def whole(split_dir):
     out = split_dir.parent / "whole"
-    with keras_state(0, POLICIES["float32"]):
+    with keras_state(0):
         manifest, _ = featurize(split_dir, out, PARAMS, seed=0)
     manifest.save(out)
     return out

@@ -7,7 +7,9 @@ skips the backbone's cost on every epoch.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,11 +17,13 @@ import numpy as np
 
 from ..data.arrays import read_split
 from ..errors import DataError
+from ..hardware import BFLOAT16_FLAGS, cpu_flags, cpu_name, native_bfloat16
 from ..io import file_digest, new_array
 from ..progress import bar
 from .backbones import build_backbone, preprocess_layer, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
+from .precision import CHECK_BATCHES, POLICIES, Choice, measure, remembered
 from .shards import check_shard_count, shard_rows
 from .views import apply_view, view_plan
 
@@ -27,31 +31,64 @@ if TYPE_CHECKING:
     from ..params import FeaturesParams
 
 SPLITS = ("train", "val", "test")
-POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # features.precision -> Keras dtype policy
+FLOAT32_ONLY = ("test.npy", "test_flip.npy")  # made in the exported model's precision, whatever features.precision
+# Stored as computed: a head then scores exactly the vectors the exported model feeds it (a float16 cache
+# rounded them, and a model on the edge of a decision could predict otherwise than evaluate scored).
+CACHE_DTYPE = np.float32
 
 
-def resolve_precision(precision: str) -> str:
-    """``auto`` is bfloat16 only on CPUs that compute it in hardware; measured slower elsewhere (docs/benchmarks.md)."""
-    from ..hardware import native_bfloat16
-
-    if precision == "auto":
-        return "bfloat16" if native_bfloat16() else "float32"
-    return precision
-
-
-def build_featurizer(features: FeaturesParams, input_shape: tuple[int, int, int], weights_arg: str | None):
-    """uint8 images (N, H, W, 3) -> embeddings (N, D): scale, resize, frozen backbone."""
+def build_featurizer(
+    features: FeaturesParams, input_shape: tuple[int, int, int], weights_arg: str | None, precision: str = "float32"
+):
+    """uint8 images (N, H, W, 3) -> embeddings (N, D): scale, resize, frozen backbone, computed in ``precision``."""
     import keras
 
+    from ..runtime import dtype_policy
+
     spec = BACKBONES[features.backbone]
-    inputs = keras.Input(input_shape, dtype="uint8", name="pixels")
-    x = preprocess_layer(spec.preprocessing)(inputs)
-    if input_shape[:2] != (features.image_size, features.image_size):
-        x = keras.layers.Resizing(features.image_size, features.image_size, name="resize")(x)
-    backbone = build_backbone(features.backbone, weights_arg, features.alpha, features.image_size)
-    backbone.trainable = False
-    outputs = backbone(x, training=False)
-    return keras.Model(inputs, outputs, name=f"{features.backbone}_featurizer")
+    with dtype_policy(POLICIES[precision]):
+        inputs = keras.Input(input_shape, dtype="uint8", name="pixels")
+        x = preprocess_layer(spec.preprocessing)(inputs)
+        if input_shape[:2] != (features.image_size, features.image_size):
+            x = keras.layers.Resizing(features.image_size, features.image_size, name="resize")(x)
+        backbone = build_backbone(features.backbone, weights_arg, features.alpha, features.image_size)
+        backbone.trainable = False
+        outputs = backbone(x, training=False)
+        return keras.Model(inputs, outputs, name=f"{features.backbone}_featurizer")
+
+
+def featurizers(
+    features: FeaturesParams, train: np.ndarray, weights_arg: str | None, seed: int
+) -> tuple[object, object, Choice]:
+    """(the float32 featurizer, the one for the training-side embeddings, the precision choice).
+
+    The float32 network is built first, so a random init is the one the seed draws
+    (export and fine-tuning rebuild it the same way); a bfloat16 twin gets its
+    weights. The check pictures are the first training pictures of the whole
+    split, so every shard measures the same ones.
+    """
+    import keras
+
+    reference = build_featurizer(features, train.shape[1:], weights_arg)
+    twins = []
+
+    def twin():
+        if not twins:
+            twins.append(build_featurizer(features, train.shape[1:], weights_arg, "bfloat16"))
+            twins[0].set_weights(reference.get_weights())
+        return twins[0]
+
+    check = np.asarray(train[: CHECK_BATCHES * features.batch_size])
+    key = {
+        "machine": [cpu_name(), sorted(cpu_flags() & BFLOAT16_FLAGS), keras.__version__, keras.backend.backend()],
+        "features": asdict(features),
+        "seed": seed if features.weights == "none" else None,  # a random init depends on it
+        "check": hashlib.sha256(check.tobytes()).hexdigest(),
+    }
+    choice = remembered(
+        features.precision, native_bfloat16(), key, lambda: measure(reference, twin(), check, features.batch_size)
+    )
+    return reference, (twin() if choice.precision == "bfloat16" else reference), choice
 
 
 def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str) -> float:
@@ -112,15 +149,16 @@ def _jobs(images: dict, rows: dict, features: FeaturesParams, seed: int) -> list
 def featurize(
     split_dir: Path, out: Path, features: FeaturesParams, seed: int, shard: tuple[int, int] = (0, 1)
 ) -> tuple[FeatureManifest, dict]:
-    """Write ``<split>.npy`` float16 (N, D) for train/val/test into ``out``; return (manifest, timing).
+    """Write ``<split>.npy`` float32 (N, D) for train/val/test into ``out``; return (manifest, timing).
 
     Also ``test_flip.npy``, the embeddings of the mirrored test pictures (for
     ``evaluate.tta: flip``), and with ``features.views`` K > 1, ``train_views.npy``
     (K-1, N, D): the embeddings of K-1 augmented views of each training picture,
     drawn from ``seed``. ``shard`` (index, count) embeds only that shard's rows of
     every split (``shards.shard_rows``); ``timing["first"]`` says where they start.
-    Runs under the caller's Keras state (``runtime.keras_state``): its seed draws
-    the random init of ``weights: none`` and its dtype policy is the precision.
+    Runs under the caller's seed (``runtime.keras_state``), which draws the random
+    init of ``weights: none``. ``features.precision`` applies to the training and
+    validation embeddings (``precision``); the test ones are always float32.
     The manifest goes into the DVC output and holds only what the embeddings are
     a function of; the timing is kept apart so a rerun that yields the same
     vectors leaves the output's hash, and so every later stage, untouched.
@@ -131,31 +169,33 @@ def featurize(
     images = {split: read_split(split_dir, split)[0] for split in SPLITS}
     check_shard_count(shard[1], len(images["train"]))
     rows = {split: shard_rows(len(images[split]), features.batch_size, shard[1], shard[0]) for split in SPLITS}
-    model = build_featurizer(features, images["train"].shape[1:], weights_arg)
+    reference, model, choice = featurizers(features, images["train"], weights_arg, seed)
     dim = int(model.output_shape[-1])
     views = None
     if features.views > 1:
         count = rows["train"][1] - rows["train"][0]
-        views = new_array(out / "train_views.npy", (features.views - 1, count, dim), np.float16)
+        views = new_array(out / "train_views.npy", (features.views - 1, count, dim), CACHE_DTYPE)
     seconds, total = 0.0, 0
     for name, source, view, desc in _jobs(images, rows, features, seed):
-        target = views[view - 1] if view else new_array(out / name, (len(source), dim), np.float16)
-        seconds += embed(model, source, target, features.batch_size, f"featurize {desc}")
+        target = views[view - 1] if view else new_array(out / name, (len(source), dim), CACHE_DTYPE)
+        network = reference if name in FLOAT32_ONLY else model
+        seconds += embed(network, source, target, features.batch_size, f"featurize {desc}")
         target.flush()
         total += len(source)
-    manifest = _manifest(features, weights_file, images, rows, dim)
+    manifest = _manifest(features, weights_file, images, rows, dim, choice)
     timing = {
         "seconds": round(seconds, 3),
         "images": total,
         "images_per_second": round(total / seconds, 2) if seconds else None,
         "first": {split: rows[split][0] for split in SPLITS},
+        "precision_check": choice.speeds(),
     }
     return manifest, timing
 
 
-def _manifest(features: FeaturesParams, weights_file, images: dict, rows: dict, dim: int) -> FeatureManifest:
-    import keras
-
+def _manifest(
+    features: FeaturesParams, weights_file, images: dict, rows: dict, dim: int, choice: Choice
+) -> FeatureManifest:
     return FeatureManifest(
         backbone=features.backbone,
         keras_application=BACKBONES[features.backbone].constructor,
@@ -165,9 +205,10 @@ def _manifest(features: FeaturesParams, weights_file, images: dict, rows: dict, 
         image_size=features.image_size,
         input_image_size=int(images["train"].shape[1]),
         preprocessing=BACKBONES[features.backbone].preprocessing,
-        precision="bfloat16" if keras.config.dtype_policy().name == "mixed_bfloat16" else "float32",
+        precision=choice.precision,
+        precision_check=choice.record(),
         embedding_dim=dim,
-        dtype="float16",
+        dtype=np.dtype(CACHE_DTYPE).name,
         count={split: rows[split][1] - rows[split][0] for split in SPLITS},
         views=features.views,
     )

@@ -22,11 +22,12 @@ class FeatureManifest:
     image_size: int  # px, the backbone's input side
     input_image_size: int  # px, the stored images' side
     preprocessing: str  # caffe | tf | torch | none
-    precision: str  # float32 | bfloat16
+    precision: str  # float32 | bfloat16: of the training and validation embeddings (the test ones are float32)
     embedding_dim: int
     dtype: str  # of the cached vectors
     count: dict  # split -> images
     views: int = 1  # train_views.npy holds views - 1 augmented views of each training picture
+    precision_check: dict = dataclasses.field(default_factory=dict)  # how features.precision was decided
     run: dict = dataclasses.field(default_factory=dict)  # hardware and versions (hardware.run_info)
 
     def save(self, folder: str | Path) -> None:
@@ -36,7 +37,7 @@ class FeatureManifest:
     def load(cls, folder: str | Path) -> FeatureManifest:
         raw = read_json(Path(folder) / MANIFEST)
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(names - set(raw) - {"run"})
+        missing = sorted(names - set(raw) - {"run", "precision_check"})
         if missing:
             raise DataError(
                 f"{Path(folder) / MANIFEST}: not a features manifest (missing {', '.join(missing)}); rerun featurize"

@@ -84,6 +84,11 @@ def join_shards(folders: list[Path], out: Path) -> tuple[FeatureManifest, dict]:
     first = records[0]["manifest"]
     for record, folder in zip(records, folders):
         other = dataclasses.replace(record["manifest"], count=first.count, run=first.run)
+        if other.precision != first.precision:
+            raise DataError(
+                f"{folder}: embedded in {other.precision}, shard 0 in {first.precision} (features.precision: auto "
+                "decided differently on the two machines); set features.precision to float32 or bfloat16"
+            )
         if other != first:
             raise DataError(f"{folder}: made with other features params than shard 0; rerun `dvc repro`")
     names = [n for n in ROW_ARRAYS + VIEW_ARRAYS if (folders[0] / n).exists()]
@@ -99,6 +104,7 @@ def join_shards(folders: list[Path], out: Path) -> tuple[FeatureManifest, dict]:
         "images_per_second": round(images / sum(seconds), 2) if sum(seconds) else None,
         "shards": len(records),
         "shard_seconds": seconds,
+        "precision_check": [r["timing"].get("precision_check", {}) for r in records],  # each shard's speeds
     }
     return manifest, timing
 

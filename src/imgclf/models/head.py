@@ -70,7 +70,7 @@ def build(recipe: HeadParams, context: BuildContext) -> keras.Model:
 
 
 def embedding_stats(train: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and variance in float64, streamed over a float16 memory map."""
+    """Per-feature mean and variance in float64, streamed over a memory map."""
     total = np.zeros(train.shape[1])
     squares = np.zeros(train.shape[1])
     for start in range(0, len(train), chunk):
