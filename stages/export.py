@@ -8,14 +8,14 @@ from imgclf.stage import paths, run_stage, stage_output
 
 
 def main() -> None:
-    args = paths(__doc__, "train", "features", "split", "out", "metrics")
+    args = paths(__doc__, "train", "features", "split", "predictions", "out", "metrics")
     params = load_params()
     from imgclf.export.bundle import export_model, export_summary  # after validation: Keras is slow to import
     from imgclf.runtime import keras_state
 
     with stage_output(args.out, params) as tmp, keras_state(params.seed):
         metrics = export_model(
-            Path(args.train), Path(args.features), Path(args.split), tmp, params.export, params.data.resize, params.seed
+            Path(args.train), Path(args.features), Path(args.split), Path(args.predictions), tmp, params
         )
     write_json(args.metrics, metrics)  # timings included: outside the hashed output, nothing depends on it
     print(export_summary(metrics))

@@ -34,9 +34,10 @@ def test_plateau_uses_keras_callbacks_and_a_plain_learning_rate():
     assert kinds == ["LearningRateScheduler", "ReduceLROnPlateau"]
 
 
-def test_schedule_survives_serialization():
+def test_schedule_config_round_trips():
+    """Saved models carry no schedule (models/saving.py); the config still describes it whole, for logs."""
     s = WarmupSchedule(0.1, 5, 50, "step", [20, 40], 0.5)
-    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(s))
+    again = WarmupSchedule.from_config(s.get_config())
     assert [lr_at(again, k) for k in (0, 25, 45)] == [lr_at(s, k) for k in (0, 25, 45)]
 
 

@@ -19,7 +19,7 @@ from .end_to_end import end_to_end_model
 from .runners import FILES, load_runner
 
 if TYPE_CHECKING:
-    from ..params import ExportParams
+    from ..params import ExportParams, Params
 
 PREPROCESSING = "preprocessing.json"  # what `imgclf predict` needs to prepare a picture as fetch did
 
@@ -79,16 +79,33 @@ def measure(paths: dict[str, Path], images: np.ndarray, labels: np.ndarray, expo
     return figures, reference
 
 
-def export_model(
-    train_dir: Path, features_dir: Path, split_dir: Path, out: Path, export: ExportParams, resize: str, seed: int
+def evaluated_agreement(
+    paths: dict[str, Path], reference: np.ndarray, split_dir: Path, predictions: Path, export: ExportParams, tta: str
 ) -> dict:
-    """Write the export folder into ``out`` (run under ``runtime.keras_state(seed)``); return metrics/export.json."""
+    """The end-to-end model against evaluate's ``predictions.csv``, flip TTA included when evaluate used it."""
+    images, labels = read_split(split_dir, "test")
+    probs = reference
+    if tta == "flip":
+        mirrored = parity.predict_all(load_runner(paths["keras"]), images, export.batch_size, "test, mirrored", True)
+        probs = (reference + mirrored) / 2
+    figures = parity.against_evaluate(probs, predictions, read_classes(split_dir), labels, tta)
+    parity.check_evaluate(figures, export.min_evaluate_agreement)
+    return figures
+
+
+def export_model(
+    train_dir: Path, features_dir: Path, split_dir: Path, predictions: Path, out: Path, params: Params
+) -> dict:
+    """Write the export folder into ``out`` (run under ``runtime.keras_state(params.seed)``); return
+    metrics/export.json. ``predictions`` is evaluate's predictions.csv, which the model must reproduce."""
+    export = params.export
     images, labels = read_split(split_dir, "test")
     classes = read_classes(split_dir)
     model = end_to_end_model(train_dir, features_dir, int(images.shape[1]))
-    paths = write_formats(model, out, export, split_dir, seed)
+    paths = write_formats(model, out, export, split_dir, params.seed)
     figures, reference = measure(paths, images, labels, export)
-    preprocessing = {"image_size": int(images.shape[1]), "resize": resize, "classes": classes}
+    evaluated = evaluated_agreement(paths, reference, split_dir, predictions, export, params.evaluate.tta)
+    preprocessing = {"image_size": int(images.shape[1]), "resize": params.data.resize, "classes": classes}
     write_json(out / PREPROCESSING, preprocessing)
     write_text(out / "labels.txt", "".join(f"{c}\n" for c in classes))
     metrics = {
@@ -96,6 +113,7 @@ def export_model(
         "batch_size": export.batch_size,
         "hardware": f"CPU: {cpu_name()} ({available_cores()} cores)",
         "formats": figures,
+        "evaluate": evaluated,
         "worst_classes": worst_classes(reference, labels, classes),
     }
     summary = read_json(Path(train_dir) / "train.json")
@@ -107,4 +125,8 @@ def export_model(
 
 def export_summary(metrics: dict) -> str:
     parts = [f"{name} {f['top1']:.4f} ({f['agreement']:.2%} agree)" for name, f in metrics["formats"].items()]
-    return "export: test top-1 " + ", ".join(parts)
+    evaluated = metrics["evaluate"]
+    return (
+        "export: test top-1 " + ", ".join(parts) + f"; evaluate scored {evaluated['evaluate_top1']:.4f} "
+        f"({evaluated['agreement']:.2%} of test pictures predicted alike)"
+    )

@@ -18,13 +18,13 @@ THROUGHPUT_BATCH = 64
 THROUGHPUT_IMAGES = 512
 
 
-def predict_all(runner: Runner, images: np.ndarray, batch_size: int, desc: str) -> np.ndarray:
-    """Probabilities for every image of a (memory-mapped) array, a batch at a time."""
+def predict_all(runner: Runner, images: np.ndarray, batch_size: int, desc: str, mirror: bool = False) -> np.ndarray:
+    """Probabilities for every image of a (memory-mapped) array, a batch at a time (left-right mirrored if asked)."""
     out = []
     with bar(len(images), desc=desc, unit="img") as progress:
         for start in range(0, len(images), batch_size):
             batch = np.asarray(images[start : start + batch_size])
-            out.append(runner.predict(batch))
+            out.append(runner.predict(np.ascontiguousarray(batch[:, :, ::-1]) if mirror else batch))
             progress.update(len(batch))
     return np.concatenate(out)
 
@@ -77,4 +77,37 @@ def check(name: str, figures: dict, min_agreement: float, max_diff: float) -> No
         raise ExportError(
             f"{name}: largest probability difference from the Keras model is {figures['max_abs_diff']:.3g}, above "
             f"export.max_probability_diff ({max_diff:g})"
+        )
+
+
+def against_evaluate(probs: np.ndarray, predictions: Path, classes: list[str], labels: np.ndarray, tta: str) -> dict:
+    """The exported model's test predictions against the ones evaluate scored (its ``predictions.csv``)."""
+    import pandas as pd
+
+    table = pd.read_csv(predictions, dtype={"predicted": str})
+    index = {name: i for i, name in enumerate(classes)}
+    evaluated = np.array([index.get(name, -1) for name in table["predicted"]])
+    if len(evaluated) != len(labels) or (evaluated < 0).any():
+        raise ExportError(
+            f"{predictions}: {len(evaluated)} predictions over other classes or pictures than the {len(labels)} "
+            "test pictures here; rerun evaluate (`dvc repro`)"
+        )
+    exported = probs.argmax(1)
+    return {
+        "evaluate_top1": float(np.mean(evaluated == labels)),
+        "export_top1": float(np.mean(exported == labels)),
+        "agreement": float(np.mean(evaluated == exported)),
+        "disagreeing_pictures": int(np.sum(evaluated != exported)),
+        "tta": tta,
+    }
+
+
+def check_evaluate(figures: dict, min_agreement: float) -> None:
+    """The shipped model must predict what evaluate scored; ExportError naming both top-1s if not."""
+    if figures["agreement"] < min_agreement:
+        raise ExportError(
+            f"the exported model scores test top-1 {figures['export_top1']:.4f} where evaluate scored "
+            f"{figures['evaluate_top1']:.4f}: they agree on {figures['agreement']:.2%} of the test pictures "
+            f"({figures['disagreeing_pictures']} differ), below export.min_evaluate_agreement ({min_agreement:.2%}), "
+            "so metrics/eval.json would not describe the model in data/export"
         )
