@@ -93,3 +93,31 @@ def test_keras_archives_of_the_same_model_are_byte_identical(tmp_path):
     loaded = keras.models.load_model(files[0])
     x = np.ones((1, 4), "float32")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_outputs_get_the_mode_the_umask_gives_not_owner_only(tmp_path):
+    """A teammate or a serving container running as another user must be able to read an export."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "export") as folder:
+            write_json(folder / "preprocessing.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "export").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "export" / "preprocessing.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_output_that_cannot_be_written_is_named_before_any_work(tmp_path):
+    from imgclf.io import check_writable
+
+    (tmp_path / "README.md").write_text("a file")
+    with pytest.raises(
+        DataError, match=r"README\.md/x\.csv: cannot write there \(.*README\.md is a file, not a folder\)"
+    ):
+        check_writable(tmp_path / "README.md" / "x.csv")
+    with pytest.raises(DataError, match=r"is a file; name a folder"):
+        check_writable(tmp_path / "README.md", folder=True)
+    check_writable(tmp_path / "new" / "x.csv")  # a missing folder is made
+    assert (tmp_path / "new").is_dir() and list((tmp_path / "new").iterdir()) == []

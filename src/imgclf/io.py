@@ -30,6 +30,19 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _temporaries(path: Path) -> Iterator[tuple[Path, int | None]]:
+    """``.<name>.tmp-<pid>-*`` siblings of ``path`` and the pid of their writer (None in older names)."""
+    prefix = f".{Path(path).name}.tmp-"
+    for candidate in Path(path).parent.glob(f"{prefix}*"):
+        pid = candidate.name[len(prefix) :].split("-", 1)[0]
+        yield candidate, int(pid) if pid.isdigit() else None
+
+
+def writers(path: Path) -> list[int]:
+    """Pids of other running processes writing ``path`` now."""
+    return sorted({pid for _, pid in _temporaries(path) if pid and pid != os.getpid() and _alive(pid)})
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -47,9 +60,8 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     left alone. Names without a pid come from older versions and are stale.
     """
     removed = []
-    for candidate in path.parent.glob(f".{path.name}.tmp-*"):
-        pid = candidate.name[len(f".{path.name}.tmp-") :].split("-", 1)[0]
-        if pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid))):
+    for candidate, pid in _temporaries(path):
+        if pid is not None and (pid == os.getpid() or _alive(pid)):
             continue
         _remove(candidate)
         removed.append(candidate)
@@ -60,6 +72,23 @@ def _prefix(path: Path) -> str:
     return f".{path.name}.tmp-{os.getpid()}-"
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask would, for every thread)."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def _as_created(path: Path, folder: bool) -> None:
+    """mkstemp/mkdtemp make owner-only entries (0600/0700); give them the mode an open() or mkdir() would
+    (0644/0755 under umask 022), so a teammate or a serving container running as another user can read them."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``path`` only if the block succeeds."""
@@ -67,6 +96,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), dir=path.parent))
+    _as_created(tmp, folder=True)
     try:
         yield tmp
     except BaseException:
@@ -91,12 +121,34 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=_prefix(path), dir=path.parent, suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
+    _as_created(tmp, folder=False)
     try:
         yield tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, path)
+
+
+def check_writable(path: str | Path, folder: bool = False) -> None:
+    """DataError naming ``path`` unless a file (``folder``: files inside it) can be written there.
+
+    Checked before slow work, so a bad ``--out`` fails at once and not after every picture is classified.
+    """
+    path = Path(path)
+    if path.is_dir() != folder and path.exists():
+        raise DataError(f"{path}: is {'a file' if folder else 'a folder'}; name {'a folder' if folder else 'a file'}")
+    where = path if folder else path.parent
+    blocking = next((p for p in [where, *where.parents] if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise DataError(f"{path}: cannot write there ({blocking} is a file, not a folder)")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=_prefix(path), dir=where)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -168,3 +168,45 @@ def test_one_picture_from_memory_is_one_row(tmp_path, export_folder):
     run(namespace([tmp_path / "red.png"], model=str(export_folder), out=str(tmp_path / "p.csv"), top_k=9))
     table = pd.read_csv(tmp_path / "p.csv")
     assert len(table) == 1 and "label_3" in table and "label_4" not in table  # top-k capped at the classes
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("model.tflite", r"model\.tflite: not a readable tflite model \(The model is not a valid Flatbuffer"),
+        ("model.onnx", r"model\.onnx: not a readable onnx model \(.*INVALID_PROTOBUF"),
+        ("model.keras", r"model\.keras: not a Keras model file"),
+    ],
+)
+def test_a_corrupt_model_file_is_one_line_naming_it(tmp_path, export_folder, name, message):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "preprocessing.json").write_bytes((export_folder / "preprocessing.json").read_bytes())
+    (folder / name).write_bytes(b"truncated by a failed copy")
+    with pytest.raises(DataError, match=message):
+        run(namespace([tmp_path], model=str(folder / name)))
+
+
+def test_an_unwritable_out_fails_before_any_picture_is_classified(tmp_path, export_folder, monkeypatch):
+    from imgclf.export import predict
+
+    monkeypatch.setattr(predict, "classify", lambda *a: pytest.fail("classified before checking --out"))
+    (tmp_path / "README.md").write_text("a file")
+    with pytest.raises(DataError, match=r"README\.md/x\.csv: cannot write there"):
+        run(namespace([tmp_path], model=str(export_folder), out=str(tmp_path / "README.md" / "x.csv")))
+
+
+def test_out_suffix_is_read_whatever_its_case(tmp_path, export_folder):
+    Image.new("RGB", (10, 10)).save(tmp_path / "black.png")
+    run(namespace([tmp_path / "black.png"], model=str(export_folder), out=str(tmp_path / "P.JSON")))
+    assert json.loads((tmp_path / "P.JSON").read_text())[0]["path"].endswith("black.png")
+
+
+def test_a_missing_export_says_how_to_make_it_or_that_it_is_being_rebuilt(tmp_path):
+    import os
+
+    with pytest.raises(DataError, match=r"data/export: no such model file or folder; `dvc repro export` writes"):
+        load_bundle(tmp_path / "data" / "export")
+    (tmp_path / "data" / f".export.tmp-{os.getppid()}-abc").mkdir(parents=True)  # a running export stage's
+    with pytest.raises(DataError, match=rf"while the export stage rebuilds .*export \(process {os.getppid()}\)"):
+        load_bundle(tmp_path / "data" / "export")

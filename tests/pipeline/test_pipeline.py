@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -169,6 +170,34 @@ def test_a_committed_export_is_an_artifact_and_predict_on_it_scores_what_evaluat
     truth = table["path"].str.split("/").str[-2]
     assert len(table) == len(labels)
     assert abs((table["label_1"] == truth).mean() - metrics(root)["top1"]) <= 0.001
+
+
+def test_predict_rev_takes_a_file_of_the_export_or_an_absolute_path_and_names_what_is_missing(project, tmp_path):
+    """A model file inside an export comes with its folder (preprocessing.json); an absolute --model inside the
+    project works; a fresh clone, which has no DVC cache, and a revision that does not exist get one line each."""
+    from PIL import Image
+
+    root, _ = project
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-qm", "trained", check=False)  # already committed when the artifact test ran first
+    Image.fromarray(np.load(root / "data" / "split" / "test_images.npy")[0]).save(tmp_path / "a.png")
+    for model in ("data/export/model.keras", str(root / "data" / "export")):
+        done = run(root, "imgclf", "predict", str(tmp_path / "a.png"), "--rev", "HEAD", "--model", model)
+        assert done.stdout.startswith("path,label_1,probability_1"), done.stderr
+    missing = run(root, "imgclf", "predict", str(tmp_path), "--rev", "no-such-tag", check=False)
+    assert missing.stderr.strip().splitlines() == [
+        "error: --rev no-such-tag: no such commit, branch, tag or experiment in this project "
+        "(unknown Git revision 'no-such-tag')"
+    ]
+    run(tmp_path, "git", "clone", "-q", str(root), "fresh")
+    fresh = run(tmp_path / "fresh", "imgclf", "predict", str(tmp_path / "a.png"), "--rev", "HEAD", check=False)
+    assert fresh.returncode == 1 and "Traceback" not in fresh.stderr
+    assert "data/export at HEAD: its files are not in this project's DVC cache" in fresh.stderr
+    board = run(root, "imgclf", "leaderboard", "--rev", "no-such-tag", "--out", str(tmp_path / "lb"), check=False)
+    assert (
+        board.stderr.strip()
+        == "error: --rev: unknown Git revision 'no-such-tag'; name a commit, branch, tag or experiment of this project"
+    )
 
 
 def test_the_leaderboard_leaves_out_a_workspace_whose_metrics_are_older_than_its_params(project, tmp_path):

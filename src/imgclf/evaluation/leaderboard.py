@@ -187,6 +187,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from ..io import check_writable
+
+    check_writable(args.out, folder=True)
     table = build(experiment_rows(args.rev, args.all_commits), Path(args.out), args.by_run)
     print(markdown(table, args.by_run))
     print(f"leaderboard: {len(table)} rows -> {args.out}/leaderboard.md, .csv, .png")

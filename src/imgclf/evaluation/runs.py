@@ -64,11 +64,13 @@ def experiment_rows(revs: list[str], all_commits: bool, cwd: Path | None = None)
         return _cli_rows(json.loads(done.stdout))
     import dvc.api
     from dvc.exceptions import DvcException
-    from dvc.scm import SCMError
+    from dvc.scm import RevError
 
     try:
         return without_stale_workspace(dvc.api.exp_show(repo=str(cwd or "."), revs=revs or None), cwd)
-    except (DvcException, SCMError) as exc:
+    except RevError as exc:
+        raise PipelineError(f"--rev: {exc}; name a commit, branch, tag or experiment of this project") from None
+    except DvcException as exc:
         raise PipelineError(f"cannot read experiments here ({exc}); run this inside a DVC project") from None
 
 

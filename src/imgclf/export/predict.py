@@ -12,6 +12,8 @@ file, written whole or not at all.
 from __future__ import annotations
 
 import argparse
+import os
+import posixpath
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from ..data.archive import is_archive, open_tree
 from ..data.images import decode_image, image_extensions
 from ..data.parallel import ordered_map
 from ..errors import DataError
-from ..io import read_json, write_json, write_table
+from ..io import check_writable, read_json, write_json, write_table, writers
 from ..progress import bar
 from .runners import FILES, Runner, load_runner
 
@@ -47,7 +49,13 @@ def load_bundle(path: Path) -> Bundle:
     """An export folder (its model.keras), or one model file / SavedModel with the export's preprocessing.json."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such model file or folder")
+        export = next((p for p in [path, *path.parents] if p.name == "export"), path)
+        if busy := writers(export):
+            raise DataError(
+                f"{path}: not there while the export stage rebuilds {export} (process {busy[0]}); run this again "
+                "when it has finished, or pass --model another export"
+            )
+        raise DataError(f"{path}: no such model file or folder; `dvc repro export` writes data/export")
     folder = path if path.is_dir() and not (path / "saved_model.pb").exists() else path.parent
     if not (folder / PREPROCESSING).exists():
         raise DataError(
@@ -127,26 +135,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rev", help="an experiment or commit: use the model it exported, fetched through DVC")
 
 
-def fetch_revision(path: str, rev: str, into: Path) -> Path:
-    """``path`` (inside this DVC project) as it was at ``rev``, copied from the DVC cache into ``into``."""
+def project_path(model: str) -> str:
+    """``model`` relative to the DVC project root, which is how a revision names its files."""
+    from dvc.repo import Repo
+
+    root = Path(Repo.find_root()).resolve()
+    path = Path(model)
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    try:
+        return Path(os.path.normpath(path)).relative_to(root).as_posix()
+    except ValueError:
+        raise DataError(f"--model {model}: with --rev the model must be inside this project ({root})") from None
+
+
+def fetch_revision(model: str, rev: str, into: Path) -> Path:
+    """The export ``model`` names (its folder, or a file in it) as it was at ``rev``, copied into ``into``.
+
+    A file is fetched with its whole export folder, so its preprocessing.json comes along.
+    """
     from dvc.api import DVCFileSystem
     from dvc.exceptions import DvcException
     from dvc.scm import SCMError
+    from dvc_data.index.index import DataIndexDirError
 
+    path = project_path(model)
     try:
         fs = DVCFileSystem(".", rev=rev)
-        fs.get(path, str(into / Path(path).name), recursive=True)
-    except (DvcException, SCMError, FileNotFoundError) as exc:
+        folder = path if fs.isdir(path) and fs.exists(f"{path}/{PREPROCESSING}") else posixpath.dirname(path)
+        if not fs.exists(path):
+            raise FileNotFoundError(path)
+        fs.get(folder, str(into / "export"), recursive=True)
+    except FileNotFoundError:
+        raise DataError(f"{path} at {rev}: no such file or folder in that revision") from None
+    except SCMError as exc:
+        raise DataError(f"--rev {rev}: no such commit, branch, tag or experiment in this project ({exc})") from None
+    except (DataIndexDirError, DvcException) as exc:
         raise DataError(
-            f"{path} at {rev}: not available ({exc}); is {rev!r} an experiment or commit of this project?"
+            f"{path} at {rev}: its files are not in this project's DVC cache ({type(exc).__name__}; a fresh clone "
+            "has none): `dvc pull` them from the remote (`dvc exp pull` for an experiment), or run the pipeline "
+            "at that revision"
         ) from None
-    return into / Path(path).name
+    return into / "export" / posixpath.relpath(path, folder) if folder != path else into / "export"
 
 
 def write_rows(rows: list[dict], out: str | None) -> None:
     if out is None:
         pd.DataFrame(rows).to_csv(sys.stdout, index=False, float_format="%.6g")
-    elif out.endswith(".json"):
+    elif out.lower().endswith(".json"):
         write_json(out, rows)
     else:
         write_table(out, pd.DataFrame(rows))
@@ -155,6 +191,8 @@ def write_rows(rows: list[dict], out: str | None) -> None:
 def run(args: argparse.Namespace) -> None:
     if args.top_k < 1 or args.batch_size < 1:
         raise DataError(f"--top-k and --batch-size must be at least 1; got {args.top_k} and {args.batch_size}")
+    if args.out:
+        check_writable(args.out)
     with tempfile.TemporaryDirectory(prefix="imgclf-rev-") as scratch:
         model = fetch_revision(args.model, args.rev, Path(scratch)) if args.rev else Path(args.model)
         bundle = load_bundle(model)

@@ -84,7 +84,10 @@ class OnnxRunner(Runner):
     def __init__(self, path: Path):
         import onnxruntime
 
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's errors (InvalidProtobuf, Fail, ...) share no base but Exception
+            raise ValueError(str(exc)) from None
         self.name = self.session.get_inputs()[0].name
         self.image_size = int(self.session.get_inputs()[0].shape[1])
 
@@ -113,4 +116,10 @@ def load_runner(path: Path) -> Runner:
         raise DataError(f"{path}: no such model file or folder")
     kind = format_of(path)
     runner = {"keras": KerasRunner, "saved_model": SavedModelRunner, "onnx": OnnxRunner}.get(kind, TFLiteRunner)
-    return runner(path)
+    try:
+        return runner(path)
+    except (ValueError, OSError, RuntimeError) as exc:  # a truncated or foreign file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DataError(
+            f"{path}: not a readable {kind} model ({reason}); export it again (`dvc repro export`)"
+        ) from None

@@ -49,7 +49,9 @@ def load_model(path: str | Path) -> keras.Model:
     if not path.is_file():
         raise DataError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: not a Keras model file (a .keras file is a zip archive); rerun the stage that wrote it")
+        raise DataError(
+            f"{path}: not a Keras model file (a .keras file is a zip archive); rerun the stage that wrote it"
+        )
     try:
         return keras.models.load_model(path, compile=False)
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as exc:
