@@ -153,3 +153,40 @@ def test_what_dvc_could_not_read_counts_as_missing_not_as_a_crash():
 def test_whole_numbers_that_dvc_gives_as_floats_show_as_integers():
     table = runs([{**row("a", 0.5), "models.head.epochs": 40.0, "models.head.learning_rate": 0.001}])
     assert table["recipe"].iloc[0] == "epochs=40, learning_rate=0.001"
+
+
+def test_one_result_under_several_names_counts_once():
+    """The README's sweep seen from main: the workspace, main and a tag all show the seed-0 run, and
+    `--all-commits` shows it once per commit that carries its metrics. n counts runs, not names."""
+    seed0 = row("c10-s0", 0.80, seed=0)
+    names = [
+        {**seed0, "Experiment": None, "rev": "workspace"},
+        {**seed0, "Experiment": "main", "rev": "abcdef0123"},
+        {**seed0, "Experiment": "v1.0", "rev": "abcdef0123"},
+        {**seed0, "Experiment": None, "rev": "0123456789"},  # a later commit that did not touch the metrics
+    ]
+    table = grouped(runs([seed0, *names, row("c10-s1", 0.84, seed=1), row("c10-s2", 0.82, seed=2)]))
+    assert table["n"].tolist() == [3] and table["seeds"].tolist() == ["0, 1, 2"]
+    assert table["top1_mean"].iloc[0] == pytest.approx(0.82)
+
+
+def test_params_that_do_not_change_the_model_do_not_split_a_group():
+    rows = [
+        row("a0", 0.80, seed=0),
+        {**row("a1", 0.84, seed=1), "export.quantize": "int8", "features.shards": [0, 1]},
+        {**row("a2", 0.82, seed=2), "models.resnext.epochs": 300, "evaluate.gallery_size": 8},
+    ]
+    assert grouped(runs(rows))["n"].tolist() == [3]
+    assert len(grouped(runs([*rows, {**row("b", 0.7), "features.backbone": "mobilenet"}]))) == 2  # this one does
+
+
+def test_by_run_shows_whole_seeds_and_the_setup_that_differs():
+    rows = [
+        {**row("r50", 0.80, seed=0.0), "features.backbone": "resnet50", "features.image_size": 224},
+        {**row("mnet", 0.75, seed=1.0), "features.backbone": "mobilenet", "features.image_size": 224},
+    ]
+    table = ranked(runs(rows), "top1")
+    text = markdown(table, by_run=True)
+    assert "| 1 | r50 | r500123 | head | 0 | 0.8000 |" in text and "| head | 1 | 0.7500 |" in text  # not 0.0, 1.0
+    assert table["setup"].tolist() == ["features.backbone=resnet50", "features.backbone=mobilenet"]
+    assert "features.backbone=mobilenet" in markdown(ranked(grouped(runs(rows)), "top1_mean"), by_run=False)

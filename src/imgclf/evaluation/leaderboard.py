@@ -7,6 +7,10 @@
 
 Runs that differ only in ``seed`` are one group: mean ± std and n of top-1,
 top-5 and macro F1, ranked by the mean. A single run's top-1 is not a result.
+A result is counted once however many names point at it (the workspace and
+HEAD, a tag and its commit, commits that carry the same metrics), and params
+that do not change the model or its scores (``export.*``, shards, another
+model's recipe) do not split a group.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PipelineError
-from .runs import NUMBERS, experiment_rows, run_record
+from .runs import NUMBERS, SCORES, experiment_rows, run_record
 
 SHOWN = ("top1", "top5", "macro_f1")  # reported as mean ± std over seeds
 RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "learning_rate", "schedule", "sam_rho", "class_weight")
 DASH = "–"  # a spread that one run cannot have
+# Params that change neither the trained model nor its test scores: runs differing only in these are one result.
+INERT = ("export.", "features.shards", "evaluate.gallery_size", "train.backend")
+NAME_ORDER = {"experiment": 0, "commit": 1, "workspace": 2}  # which name a result shown under several keeps
 
 
 def param_keys() -> list[str]:
@@ -41,27 +48,70 @@ def param_keys() -> list[str]:
     return list(flat)
 
 
+def normalized(value):
+    """exp_show gives a whole-number param as a float where another run lacks it (40.0 for 40)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def relevant(config: dict) -> dict:
+    """The params a run's result depends on: without INERT keys and without the recipes of other models."""
+    model = config.get("model")
+    return {
+        key: normalized(value)
+        for key, value in config.items()
+        if not key.startswith(INERT) and not (key.startswith("models.") and not key.startswith(f"models.{model}."))
+    }
+
+
+def distinct(records: list[dict]) -> list[dict]:
+    """Each result once: the same relevant params and the same scores are the same run, whatever its name."""
+    kind = lambda r: "workspace" if r["rev"] == "workspace" else ("experiment" if r["name"] != r["rev"] else "commit")  # noqa: E731
+    kept: dict[str, dict] = {}
+    for record in sorted(records, key=lambda r: NAME_ORDER[kind(r)]):
+        key = json.dumps([relevant(record["config"]), [record[s] for s in SCORES]], sort_keys=True, default=str)
+        kept.setdefault(key, record)
+    return list(kept.values())
+
+
 def runs(rows: list[dict]) -> pd.DataFrame:
-    """One record per run with test metrics; a workspace identical to another row is dropped."""
+    """One record per distinct run with test metrics."""
     keys = param_keys()
-    records = [r for r in (run_record(row, keys) for row in rows) if r is not None]
-    same = lambda a, b: a["config"] == b["config"] and all(a[s] == b[s] for s in SHOWN)  # noqa: E731
-    records = [r for r in records if r["rev"] != "workspace" or not any(same(r, o) for o in records if o is not r)]
+    records = distinct([r for r in (run_record(row, keys) for row in rows) if r is not None])
     table = pd.DataFrame(records)
     if table.empty:
         raise PipelineError("no experiment or commit has metrics/eval.json yet; run `dvc repro` or `dvc exp run` first")
     for column in NUMBERS:  # anything else a run's files hold there counts as missing
         table[column] = pd.to_numeric(table[column], errors="coerce")
+    table["seed"] = table["seed"].map(lambda v: None if v is None or pd.isna(v) else int(v)).astype("Int64")
     table["group"] = [
-        json.dumps({k: v for k, v in c.items() if k != "seed"}, sort_keys=True, default=str) for c in table["config"]
+        json.dumps({k: v for k, v in relevant(c).items() if k != "seed"}, sort_keys=True, default=str)
+        for c in table["config"]
     ]
     table["recipe"] = [recipe_of(c) for c in table["config"]]
+    table["setup"] = setups(table)
     return table
 
 
 def shown_value(value) -> str:
-    """exp_show gives a whole-number param as a float where another run lacks it: 40.0 is shown as 40."""
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return str(normalized(value))
+
+
+def setups(table: pd.DataFrame) -> list[str]:
+    """Per run, the params outside the model's recipe whose values differ between runs on its test set
+    (``features.backbone=mobilenet``, ``data.image_size=64``): what the rows were built on."""
+    configs = [
+        {k: v for k, v in relevant(c).items() if k != "seed" and not k.startswith("models.")} for c in table["config"]
+    ]
+    shown = [""] * len(table)
+    for _, part in table.groupby(["dataset", "test_images"], sort=False, dropna=False):
+        rows = [table.index.get_loc(i) for i in part.index]
+        keys = sorted({k for i in rows for k in configs[i]})
+        varying = [
+            k for k in keys if k != "model" and len({json.dumps(configs[i].get(k), default=str) for i in rows}) > 1
+        ]
+        for i in rows:
+            shown[i] = ", ".join(f"{k}={shown_value(configs[i].get(k))}" for k in varying)
+    return shown
 
 
 def recipe_of(config: dict) -> str:
@@ -89,6 +139,7 @@ def grouped(table: pd.DataFrame) -> pd.DataFrame:
             model=part["model"].iloc[0],
             seeds=", ".join(str(s) for s in sorted(part["seed"].dropna().astype(int).unique())),
             recipe=part["recipe"].iloc[0],
+            setup=part["setup"].iloc[0],
             train_seconds=part["train_seconds"].astype(float).mean(),
             test_sets=part["test_set"].nunique(),
             device=part["device"].iloc[0],
@@ -116,14 +167,16 @@ def markdown(table: pd.DataFrame, by_run: bool) -> str:
     for (dataset, images), part in table.groupby(["dataset", "test_images"], sort=False):
         parts.append(f"## {dataset}, {int(images) if pd.notna(images) else '?'} test pictures\n")
         if by_run:
-            shown = part[["rank", "name", "rev", "model", "seed", *SHOWN, "tta", "train_seconds", "recipe"]].copy()
+            shown = part[
+                ["rank", "name", "rev", "model", "seed", *SHOWN, "tta", "train_seconds", "setup", "recipe"]
+            ].copy()
             for score in SHOWN:
                 shown[score] = shown[score].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
         else:
             shown = part[["rank", "model", "n", "seeds"]].copy()
             for score in SHOWN:
                 shown[score] = [cell(m, s) for m, s in zip(part[f"{score}_mean"], part[f"{score}_std"])]
-            shown[["runs", "recipe", "test_sets"]] = part[["runs", "recipe", "test_sets"]]
+            shown[["runs", "setup", "recipe", "test_sets"]] = part[["runs", "setup", "recipe", "test_sets"]]
         rows = [
             "| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |" for r in shown.itertuples(index=False)
         ]
