@@ -10,8 +10,10 @@ from imgclf.stage import paths, run_stage, stage_output
 def main() -> None:
     args = paths(__doc__, "train", "features", "split", "predictions", "out", "metrics")
     params = load_params()
-    from imgclf.export.bundle import export_model, export_summary  # after validation: Keras is slow to import
-    from imgclf.runtime import keras_state
+    from imgclf.runtime import keras_state, start_keras
+
+    start_keras()  # after validation: Keras is slow to import
+    from imgclf.export.bundle import export_model, export_summary
 
     with stage_output(args.out, params) as tmp, keras_state(params.seed):
         metrics = export_model(

@@ -14,9 +14,11 @@ def main() -> None:
     shards = params.features.shards
     if args.shard not in shards:
         raise ParamsError(f"--shard {args.shard} is not in features.shards {shards}; run `dvc repro`, not the script")
-    from imgclf.features.featurize import featurize  # after validation: Keras is slow to import
+    from imgclf.runtime import keras_state, start_keras
+
+    start_keras()  # after validation: Keras is slow to import
+    from imgclf.features.featurize import featurize
     from imgclf.features.shards import write_shard_record
-    from imgclf.runtime import keras_state
 
     with stage_output(args.out, params) as tmp, keras_state(params.seed):
         manifest, timing = featurize(args.split, tmp, params.features, params.seed, (args.shard, len(shards)))

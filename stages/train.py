@@ -16,9 +16,9 @@ from imgclf.stage import paths, run_stage, stage_output
 def main() -> None:
     args = paths(__doc__, "split", "features", "checkpoints", "out", "timing")
     params = load_params()
-    from imgclf.runtime import keras_state, select_backend  # after validation: importing Keras takes seconds
+    from imgclf.runtime import keras_state, start_keras
 
-    select_backend(params.train.backend)  # before anything imports Keras
+    start_keras(params.train.backend)  # after validation: importing Keras takes seconds
     from imgclf.training.resume import run_key
     from imgclf.training.trainers import precision_policy, train
 

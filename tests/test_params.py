@@ -137,3 +137,71 @@ def test_invalid_yaml_file(tmp_path):
     bad.write_text("data: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_a_small_number_as_dvc_writes_it_is_a_number(tmp_path):
+    """`dvc exp run -S models.finetune.learning_rate=0.00001` writes `1e-05`; PyYAML alone reads a string."""
+    text = (REPO / "params.yaml").read_text().replace("learning_rate: 0.00001", "learning_rate: 1e-05")
+    text = text.replace("weight_decay: 0.0001", "weight_decay: 5e-5", 1)
+    assert "learning_rate: 1e-05" in text and isinstance(
+        yaml.safe_load(text)["models"]["finetune"]["learning_rate"], str
+    )
+    (tmp_path / "params.yaml").write_text(text)
+    params = load_params(tmp_path / "params.yaml")
+    assert params.models.finetune.learning_rate == 1e-05 and params.models.head.weight_decay == 5e-05
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {
+                "model": "finetune",
+                "features.backbone": "mobilenet",
+                "features.alpha": 0.25,
+                "models.finetune.fine_tune_at": 143,
+            },
+            r"models\.finetune\.fine_tune_at must be below the 87 layers of features\.backbone 'mobilenet' \(or 'auto'\); got 143",
+        ),
+        (
+            {"features.backbone": "mobilenet", "features.weights": "imagenet", "features.alpha": 0.3},
+            r"features\.alpha must be one of 0\.25, 0\.5, 0\.75, 1 for ImageNet mobilenet weights; got 0\.3",
+        ),
+        ({"features.alpha": 0.5}, r"features\.alpha applies to MobileNet backbones only; got 0\.5 for 'resnet50'"),
+        (
+            {"train.backend": "torch", "model": "resnext", "models.resnext.sam_rho": 0.05},
+            r"models\.resnext\.sam_rho > 0 needs the tensorflow or jax Keras backend",
+        ),
+        (
+            {"train.backend": "torch", "model": "finetune", "models.finetune.head.sam_rho": 0.05},
+            r"models\.finetune\.head\.sam_rho > 0 needs the tensorflow or jax Keras backend",
+        ),
+        (
+            {"train.backend": "torch", "train.distribution": "data_parallel"},
+            r"train\.distribution 'data_parallel' needs",
+        ),
+    ],
+)
+def test_rules_across_sections_fail_before_any_stage_runs(raw, monkeypatch, changes, message):
+    """Each used to fail only in featurize or train, after fetch and split had run."""
+    import importlib.util
+
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "torch" else real(name, *a))
+    for dotted, value in changes.items():
+        target = raw
+        *path, last = dotted.split(".")
+        for key in path:
+            target = target[key]
+        target[last] = value
+    with pytest.raises(ParamsError, match=message):
+        parse_params(raw)
+
+
+def test_fine_tune_at_auto_depends_on_the_backbone():
+    from imgclf.features.catalog import BACKBONES
+
+    assert BACKBONES["resnet50"].default_fine_tune_at() == 143  # conv5, the documented ResNet50 recipe
+    assert BACKBONES["mobilenet"].default_fine_tune_at() == 0  # the whole network: measured best on CIFAR-10
+    assert BACKBONES["vgg16"].default_fine_tune_at() == 13  # the last third of 20 layers (an estimate)

@@ -67,3 +67,17 @@ def test_the_train_stage_trains_on_the_backend_params_name(tmp_path):
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert json.loads((tmp_path / "train" / "train.json").read_text())["run"]["backend"] == "jax"
+
+
+def test_starting_keras_prints_none_of_tensorflows_start_up_chatter():
+    """absl's pre-init notice, oneDNN, the CUDA probe on a machine without a GPU: not errors, so not shown;
+    anything else a native library writes still is."""
+    code = (
+        "import os, sys; from imgclf.runtime import quiet_native_logs, start_keras; start_keras(); "
+        "sys.stderr.write('ours\\n'); sys.stderr.flush()\n"
+        "with quiet_native_logs(): os.write(2, b'E0000 00:00:1.2 7 cuda_platform.cc:52] cuInit\\nkept\\n')"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}  # even at the most verbose setting
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "ours\nkept\n"

@@ -95,6 +95,19 @@ class AutoOrFlag:
 
 
 @dataclass(frozen=True)
+class AutoOr:
+    """'auto' (decided from other params at run time), or a value ``inner`` accepts."""
+
+    inner: Any
+
+    def ok(self, value: Any) -> bool:
+        return value == "auto" or self.inner.ok(value)
+
+    def describe(self) -> str:
+        return f"'auto' or {self.inner.describe()}"
+
+
+@dataclass(frozen=True)
 class OrNull:
     inner: Any
 

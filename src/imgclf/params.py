@@ -8,6 +8,8 @@ Constraints and their messages come from ``constraints``.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import yaml
 from .constraints import AutoOrFlag, ListOf, Number, OneOf, OrNull, Text, build_section, is_hex, param
 from .data.images import RESIZE_MODES
 from .errors import ParamsError
-from .features.catalog import BACKBONES
+from .features.catalog import BACKBONES, alpha_problem
 from .models.registry import MODELS as REGISTRY
 
 PARAMS_FILE = "params.yaml"
@@ -69,6 +71,8 @@ class FeaturesParams:
             raise ParamsError(
                 f"{where}: features.backbone must be one of {', '.join(sorted(BACKBONES))}; got {self.backbone!r}"
             )
+        if problem := alpha_problem(self.backbone, self.weights, self.alpha):
+            raise ParamsError(f"{where}: {problem}")
         if not self.weights:
             raise ParamsError(
                 f"{where}: features.weights must be 'imagenet', 'none' or a path to a weights file; got ''"
@@ -145,16 +149,56 @@ class Params:
         """The ``models.<model>`` section of the selected model."""
         return getattr(self.models, self.model)
 
+    def check(self, where: str, prefix: str) -> None:
+        """Rules across sections, so they fail in validate and not after fetch, split and featurize have run."""
+        finetune = self.models.finetune
+        layers = BACKBONES[self.features.backbone].layers
+        if self.model == "finetune" and finetune.fine_tune_at != "auto" and finetune.fine_tune_at >= layers:
+            raise ParamsError(
+                f"{where}: models.finetune.fine_tune_at must be below the {layers} layers of features.backbone "
+                f"{self.features.backbone!r} (or 'auto'); got {finetune.fine_tune_at}"
+            )
+        backend = self.train.backend if self.train.backend != "auto" else os.environ.get("KERAS_BACKEND", "tensorflow")
+        if backend == "torch":
+            sams = [(f"models.{self.model}", self.recipe), ("models.finetune.head", finetune.head)]
+            for key, recipe in sams[: 2 if self.model == "finetune" else 1]:
+                if getattr(recipe, "sam_rho", 0):
+                    raise ParamsError(
+                        f"{where}: {key}.sam_rho > 0 needs the tensorflow or jax Keras backend; the train stage "
+                        "runs on torch (train.backend or KERAS_BACKEND)"
+                    )
+            if self.train.distribution == "data_parallel":
+                raise ParamsError(
+                    f"{where}: train.distribution 'data_parallel' needs the tensorflow or jax Keras backend; the "
+                    "train stage runs on torch (train.backend or KERAS_BACKEND)"
+                )
+
 
 def parse_params(raw: Any, where: str = PARAMS_FILE) -> Params:
     """Validate a params mapping and return it as frozen dataclasses."""
     return build_section(Params, raw, "", where)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as DVC writes it: ``dvc exp run -S lr=0.00001`` stores ``1e-05``, a float in YAML 1.2 (DVC's ruamel)
+    but a string in PyYAML's YAML 1.1, which wants a dot and a signed exponent. Such numbers load as floats."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def read_yaml(text: str):
+    return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader: plain data only
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = read_yaml(path.read_text())
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found (run from the project root)") from None
     except yaml.YAMLError as exc:

@@ -1,6 +1,6 @@
-"""The process-wide Keras state a stage runs under: its random seed and its dtype policy.
+"""The process-wide Keras state a stage runs under: its backend, random seed and dtype policy, and a quiet start.
 
-Library functions never set either; a stage's entry point opens ``keras_state``
+Library functions never set these; a stage's entry point opens ``keras_state``
 once, and the policy is put back when it closes, so tests and notebooks that
 build several models in one process see no leftovers.
 """
@@ -8,7 +8,53 @@ build several models in one process see no leftovers.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import sys
+import tempfile
 from collections.abc import Iterator
+
+# What TensorFlow's and LiteRT's C++ code print on every start: absl's pre-init notice, oneDNN and CUDA probing
+# on a machine without a GPU, CPU-feature notes, delegate creation. TF_CPP_MIN_LOG_LEVEL does not reach the lines
+# absl writes before its logging is initialized, so they are filtered at the file-descriptor level instead.
+NATIVE_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog|[IWE]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]|"
+    r"To enable the following instructions|rebuild TensorFlow with the appropriate compiler flags|"
+    r"INFO: Created TensorFlow Lite XNNPACK delegate"
+)
+
+
+@contextlib.contextmanager
+def quiet_native_logs() -> Iterator[None]:
+    """Hold back what C++ code writes to stderr in the block; pass on every line that is not known noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines():
+                if line.strip() and not NATIVE_NOISE.search(line):
+                    print(line, file=sys.stderr)
+
+
+def start_keras(backend: str = "auto"):
+    """Import Keras on ``backend`` (see ``select_backend``) and initialize its devices, quietly; return keras.
+
+    Call it before importing library modules that import Keras, so their start-up chatter is held back too.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    select_backend(backend)
+    with quiet_native_logs():
+        import keras
+
+        keras.ops.convert_to_numpy(keras.ops.zeros(1))  # the first op probes the devices (cuInit)
+    return keras
 
 
 @contextlib.contextmanager

@@ -64,9 +64,16 @@ def test_an_added_image_reruns_fetch_and_everything_after_it(pets):
     assert set(changed) >= {"featurize_shard@0", "train", "evaluate", "export"}  # through data/split
 
 
-@pytest.mark.parametrize("value", ["true", "false"])
-def test_jit_compile_passes_validation_as_written_by_dash_s(pets, value):
+@pytest.mark.parametrize(
+    "setting, written",
+    [
+        ("train.jit_compile=true", "jit_compile: true"),
+        ("train.jit_compile=false", "jit_compile: false"),
+        ("models.finetune.learning_rate=0.00001", "learning_rate: 1e-05"),  # YAML 1.2 float, a string to PyYAML
+    ],
+)
+def test_values_pass_validation_as_written_by_dash_s(pets, setting, written):
     root, _, _ = pets
-    result = run(root, "dvc", "exp", "run", "-S", f"train.jit_compile={value}", "validate")
+    result = run(root, "dvc", "exp", "run", "-S", setting, "validate")
     assert ran(result) == ["validate"]
-    assert f"jit_compile: {value}" in (root / "params.yaml").read_text()
+    assert written in (root / "params.yaml").read_text()

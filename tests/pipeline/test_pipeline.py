@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
+from imgclf.runtime import NATIVE_NOISE
 from projects import STAGES, clone, metrics, ran, run
 
 pytestmark = pytest.mark.slow
@@ -37,6 +38,8 @@ def test_repro_runs_every_stage_and_writes_metrics(project):
     assert json.loads((root / "metrics" / "train.json").read_text())["images_per_second"] > 0
     assert result["tta"] == "none" and 0 <= result["ece"] <= 1 and 0 <= result["balanced_accuracy"] <= 1
     assert "predictions.csv" in (root / "metrics" / ".gitignore").read_text()  # DVC-cached, not in git
+    noise = [line for line in first.stderr.splitlines() if NATIVE_NOISE.search(line)]
+    assert noise == []  # no TensorFlow start-up chatter from any stage
 
 
 def test_dvc_plots_show_renders_the_errors_the_calibration_and_the_gallery(project, tmp_path):

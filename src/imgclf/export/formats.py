@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import PipelineError
 from ..io import normalize_keras_archive
+from ..runtime import quiet_native_logs
 
 SIGNATURE = "serving_default"  # what TF Serving and most tools call by default
 INPUT_NAME = "images"
@@ -50,7 +51,8 @@ def write_saved_model(model: keras.Model, path: Path) -> None:
 def write_tflite(saved_model: Path, path: Path) -> None:
     import tensorflow as tf
 
-    path.write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert())
+    with quiet_native_logs():  # the converter logs each ignored option
+        path.write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert())
 
 
 def write_tflite_int8(saved_model: Path, path: Path, calibration: np.ndarray) -> None:
@@ -71,7 +73,8 @@ def write_tflite_int8(saved_model: Path, path: Path, calibration: np.ndarray) ->
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.uint8
     converter.inference_output_type = tf.float32
-    path.write_bytes(converter.convert())
+    with quiet_native_logs():
+        path.write_bytes(converter.convert())
 
 
 def write_onnx(saved_model: Path, path: Path) -> None:

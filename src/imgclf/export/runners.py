@@ -66,6 +66,7 @@ class TFLiteRunner(Runner):
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.image_size = int(self.input["shape"][1])
+        self.interpreter.allocate_tensors()  # creates the XNNPACK delegate now, inside load_runner's quiet start
         self.batch = None
 
     def predict(self, images):
@@ -116,8 +117,13 @@ def load_runner(path: Path) -> Runner:
         raise DataError(f"{path}: no such model file or folder")
     kind = format_of(path)
     runner = {"keras": KerasRunner, "saved_model": SavedModelRunner, "onnx": OnnxRunner}.get(kind, TFLiteRunner)
+    from ..runtime import quiet_native_logs, start_keras
+
+    if kind in ("keras", "saved_model"):
+        start_keras()
     try:
-        return runner(path)
+        with quiet_native_logs():  # LiteRT announces its delegate, TensorFlow its devices
+            return runner(path)
     except (ValueError, OSError, RuntimeError) as exc:  # a truncated or foreign file
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise DataError(

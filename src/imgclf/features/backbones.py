@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import ParamsError
-from .catalog import BACKBONES
+from .catalog import BACKBONES, alpha_problem
 
 # Where keras.applications keeps its weight files; IMGCLF_WEIGHTS_MIRROR replaces it.
 KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -37,16 +37,14 @@ def imagenet_weights_file(name: str, alpha: float, image_size: int) -> tuple[str
     if name == "mobilenet":
         # Keras ships these sizes; for any other input size it loads the 224 file.
         rows = image_size if image_size in (128, 160, 192, 224) else 224
-        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}.get(alpha)
-        if alpha_text is None:
-            raise ParamsError("features.alpha must be one of 0.25, 0.5, 0.75, 1.0 for ImageNet MobileNet weights")
+        if problem := alpha_problem(name, "imagenet", alpha):
+            raise ParamsError(problem)
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}[alpha]
         return f"{mirror}mobilenet/mobilenet_{alpha_text}_{rows}_tf_no_top.h5", None
     if name == "mobilenet_v2":
         rows = image_size if image_size in (96, 128, 160, 192, 224) else 224
-        if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
-            raise ParamsError(
-                "features.alpha must be one of 0.35, 0.5, 0.75, 1.0, 1.3, 1.4 for ImageNet MobileNetV2 weights"
-            )
+        if problem := alpha_problem(name, "imagenet", alpha):
+            raise ParamsError(problem)
         return f"{mirror}mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha:g}_{rows}_no_top.h5", None
     return None
 
@@ -83,8 +81,8 @@ def build_backbone(name: str, weights: str | None, alpha: float, image_size: int
 
     spec = BACKBONES[name]
     kwargs = {"alpha": alpha} if spec.has_alpha else {}
-    if not spec.has_alpha and alpha != 1.0:
-        raise ParamsError(f"features.alpha applies to MobileNet backbones only; got {alpha:g} for {name!r}")
+    if problem := alpha_problem(name, "none", alpha):
+        raise ParamsError(problem)
     constructor = getattr(keras.applications, spec.constructor)
     try:
         return constructor(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..constraints import POSITIVE, Number, OneOf, param
+from ..constraints import POSITIVE, AutoOr, Number, OneOf, param
 from ..errors import ParamsError
 from .head import HeadParams
 from .recipe import OPTIMIZERS, SCHEDULES, Augment, Optimization
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class FinetuneParams(Optimization):
     head: HeadParams = field(default_factory=HeadParams)  # phase 1, on the cached embeddings
-    fine_tune_at: int = param(143, Number(int, 0))  # backbone layers before this index stay frozen
+    fine_tune_at: int | str = param("auto", AutoOr(Number(int, 0)))  # backbone layers before it stay frozen
     epochs: int = param(3, Number(int, 1))
     batch_size: int = param(64, Number(int, 1))
     optimizer: str = param("adam", OneOf(OPTIMIZERS))
@@ -33,7 +33,7 @@ class FinetuneParams(Optimization):
     augment: Augment = field(default_factory=Augment)
 
 
-def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int) -> keras.Model:
+def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str) -> keras.Model:
     """The featurize stage's backbone, trainable from layer ``fine_tune_at`` on, BatchNormalization frozen.
 
     Built from the manifest (backbone, weights, alpha, size), so under the same
@@ -42,9 +42,12 @@ def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int) -> keras.Mod
     import keras
 
     from ..features.backbones import build_backbone, resolve_weights
+    from ..features.catalog import BACKBONES
 
     weights, _ = resolve_weights(manifest.backbone, manifest.weights, manifest.alpha, manifest.image_size)
     backbone = build_backbone(manifest.backbone, weights, manifest.alpha, manifest.image_size)
+    if fine_tune_at == "auto":
+        fine_tune_at = BACKBONES[manifest.backbone].default_fine_tune_at()
     if fine_tune_at >= len(backbone.layers):
         raise ParamsError(
             f"models.finetune.fine_tune_at must be below the {len(backbone.layers)} layers of "
