@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from imgclf.evaluation.gallery import confident_mistakes, draw_gallery, upscaled
 
@@ -24,3 +25,26 @@ def test_small_pictures_are_enlarged_pixel_for_pixel():
     image = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
     big = upscaled(image, side=8)
     assert big.shape == (8, 8, 3) and (big[:4, :4] == image[0, 0]).all()
+
+
+@pytest.mark.parametrize("wrong", [0, 1, 20])
+def test_every_title_and_note_fits_inside_the_picture(wrong):
+    """A gallery of no mistakes used to be 210 px wide and cut its own title and note."""
+    import matplotlib.pyplot as plt
+
+    from imgclf.evaluation.gallery import gallery_figure
+
+    n = 24
+    images = np.zeros((n, 32, 32, 3), np.uint8)
+    probs = np.tile([[0.9, 0.1]], (n, 1))
+    labels = np.array([1] * wrong + [0] * (n - wrong))
+    fig, shown = gallery_figure(images, probs, labels, ["automobile", "truck"], 32, [f"{i:04d}.jpg" for i in range(n)])
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox
+    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for t in axis.get_ticklabels(which="both")}
+    texts = [t for t in fig.findobj(plt.Text) if t.get_text() and id(t) not in ticks]  # axes are off: no ticks
+    assert shown == wrong and texts
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, text.get_text()
+    plt.close(fig)

@@ -9,6 +9,7 @@ import numpy as np
 
 SHOWN_SIDE = 96  # px: a 32x32 picture is drawn 3x larger, pixelated rather than blurred
 COLUMNS = 8
+MIN_SIZE = (6.4, 2.4)  # inches: room for the title and the no-mistakes note however few pictures there are
 
 
 def confident_mistakes(probs: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
@@ -25,16 +26,15 @@ def upscaled(image: np.ndarray, side: int = SHOWN_SIDE) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def draw_gallery(
-    path: Path,
+def gallery_figure(
     images: np.ndarray,
     probs: np.ndarray,
     labels: np.ndarray,
     classes: list[str],
     count: int,
     names: list[str] | None = None,
-) -> int:
-    """Draw the most confident mistakes, each titled ``true → predicted (p)`` (and its file); return how many."""
+):
+    """(figure, how many mistakes it shows): the most confident mistakes, titled ``true → predicted (p)``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,7 +43,8 @@ def draw_gallery(
     picked = confident_mistakes(probs, labels, count)
     columns = max(1, min(COLUMNS, len(picked)))
     rows = max(1, math.ceil(len(picked) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.4 * rows), squeeze=False)
+    size = (max(MIN_SIZE[0], 2.1 * columns), max(MIN_SIZE[1], 2.4 * rows))
+    fig, axes = plt.subplots(rows, columns, figsize=size, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), picked):
@@ -54,9 +55,26 @@ def draw_gallery(
             title += "\n" + Path(names[i]).name
         ax.set_title(title, fontsize=7)
     if not len(picked):
-        axes[0, 0].text(0.5, 0.5, f"no mistakes on {len(labels)} test pictures", ha="center", va="center")
-    fig.suptitle(f"The {len(picked)} most confident mistakes: true → predicted (probability)", fontsize=9)
+        fig.text(0.5, 0.45, f"No mistakes on the {len(labels)} test pictures", ha="center", va="center", fontsize=10)
+    title = f"The {len(picked)} most confident mistakes: true → predicted (probability)" if len(picked) else "Mistakes"
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    return fig, len(picked)
+
+
+def draw_gallery(
+    path: Path,
+    images: np.ndarray,
+    probs: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    count: int,
+    names: list[str] | None = None,
+) -> int:
+    """Save ``gallery_figure`` as a PNG at ``path``; return how many mistakes it shows."""
+    import matplotlib.pyplot as plt
+
+    fig, shown = gallery_figure(images, probs, labels, classes, count, names)
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    return len(picked)
+    return shown
