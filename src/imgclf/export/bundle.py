@@ -16,7 +16,7 @@ from ..io import read_json, write_json, write_text
 from . import formats, parity
 from .card import model_card, worst_classes
 from .end_to_end import end_to_end_model
-from .runners import FILES, load_runner
+from .runners import FILES, QUANTIZATION, load_runner
 
 if TYPE_CHECKING:
     from ..params import ExportParams, Params
@@ -35,7 +35,7 @@ def write_formats(model, out: Path, export: ExportParams, split_dir: Path, seed:
     """Every asked format under ``out``; the SavedModel the others are converted from is kept only if asked."""
     paths = {"keras": out / FILES["keras"]}
     formats.write_keras(model, paths["keras"])
-    wanted = set(export.formats) | ({"tflite_int8"} if export.quantize == "int8" else set())
+    wanted = set(export.formats) | ({f"tflite_{export.quantize}"} if export.quantize != "none" else set())
     if not wanted:
         return paths
     scratch = Path(tempfile.mkdtemp(prefix="imgclf-saved-model-"))
@@ -44,12 +44,14 @@ def write_formats(model, out: Path, export: ExportParams, split_dir: Path, seed:
         formats.write_saved_model(model, saved)
         if "saved_model" in wanted:
             paths["saved_model"] = saved
-        for name in ("tflite", "tflite_int8", "onnx"):
+        for name in ("tflite", "tflite_dynamic", "tflite_int8", "onnx"):
             if name not in wanted:
                 continue
             paths[name] = out / FILES[name]
             if name == "tflite":
                 formats.write_tflite(saved, paths[name])
+            elif name == "tflite_dynamic":
+                formats.write_tflite_dynamic(saved, paths[name])
             elif name == "tflite_int8":
                 calibration = calibration_images(split_dir, export.calibration_images, seed)
                 formats.write_tflite_int8(saved, paths[name], calibration)
@@ -69,6 +71,7 @@ def measure(paths: dict[str, Path], images: np.ndarray, labels: np.ndarray, expo
         reference = probs if reference is None else reference  # keras comes first
         p50, p95 = parity.latency_ms(runner, np.asarray(images[0]))
         figures[name] = {
+            "quantization": QUANTIZATION.get(name, "none: float32"),
             "size_bytes": parity.size_bytes(path),
             **parity.compare(probs, reference, labels),
             "latency_ms_p50": round(p50, 3),

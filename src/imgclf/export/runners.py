@@ -13,13 +13,18 @@ import numpy as np
 
 from ..errors import DataError
 
-FORMATS = ("keras", "saved_model", "tflite", "tflite_int8", "onnx")
+FORMATS = ("keras", "saved_model", "tflite", "tflite_dynamic", "tflite_int8", "onnx")
 FILES = {  # format -> its name in an export folder
     "keras": "model.keras",
     "saved_model": "saved_model",
     "tflite": "model.tflite",
+    "tflite_dynamic": "model_dynamic.tflite",
     "tflite_int8": "model_int8.tflite",
     "onnx": "model.onnx",
+}
+QUANTIZATION = {  # what each format computes in, for metrics/export.json and the model card
+    "tflite_dynamic": "dynamic range: int8 weights, float32 activations",
+    "tflite_int8": "full integer: int8 weights and activations, calibrated on training pictures",
 }
 
 
@@ -104,7 +109,7 @@ def format_of(path: Path) -> str:
     if suffix == ".keras":
         return "keras"
     if suffix == ".tflite":
-        return "tflite_int8" if path.stem.endswith("_int8") else "tflite"
+        return next((kind for kind in QUANTIZATION if path.name == FILES[kind]), "tflite")
     if suffix == ".onnx":
         return "onnx"
     raise DataError(f"{path}: not a model this tool reads (a .keras, .tflite or .onnx file, or a SavedModel folder)")
