@@ -2,7 +2,9 @@
 
 from dataclasses import replace
 
+from imgclf.data.arrays import read_split
 from imgclf.errors import ParamsError
+from imgclf.features.shards import check_shard_count
 from imgclf.hardware import run_info
 from imgclf.params import load_params
 from imgclf.stage import paths, run_stage, stage_output
@@ -14,6 +16,8 @@ def main() -> None:
     shards = params.features.shards
     if args.shard not in shards:
         raise ParamsError(f"--shard {args.shard} is not in features.shards {shards}; run `dvc repro`, not the script")
+    _, labels = read_split(args.split, "train")
+    check_shard_count(len(shards), len(labels), params.features.batch_size)  # before Keras starts, for nothing
     from imgclf.runtime import keras_state, start_keras
 
     start_keras()  # after validation: Keras is slow to import

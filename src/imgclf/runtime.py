@@ -10,9 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
+
+_INTERRUPTED = threading.Event()  # set by the SIGINT handler: process state, like the signal itself
 
 # What TensorFlow's and LiteRT's C++ code print on every start: absl's pre-init notice, oneDNN and CUDA probing
 # on a machine without a GPU, CPU-feature notes, delegate creation. TF_CPP_MIN_LOG_LEVEL does not reach the lines
@@ -114,3 +118,27 @@ def select_backend(choice: str) -> str:
         )
     os.environ["KERAS_BACKEND"] = name
     return name
+
+
+def catch_interrupts() -> None:
+    """Make Ctrl-C (SIGINT) remembered, not only raised.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be, and
+    where that is a ``__del__``, a weakref callback or a garbage collection pass
+    (TensorFlow runs many) the exception is printed as "ignored" and dropped, so
+    the run carried on and ended 0. The flag survives that; long loops and the
+    output commit call ``raise_if_interrupted``.
+    """
+    _INTERRUPTED.clear()
+
+    def handler(signum, frame):
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def raise_if_interrupted() -> None:
+    """KeyboardInterrupt if Ctrl-C came since ``catch_interrupts``, even if its first raise was swallowed."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt

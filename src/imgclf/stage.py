@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from .errors import ParamsError, PipelineError
 from .io import atomic_dir
 from .params import PARAMS_FILE, Params, load_params
+from .runtime import catch_interrupts, raise_if_interrupted
 
 
 def paths(description: str, *names: str, numbers: tuple[str, ...] = ()) -> argparse.Namespace:
@@ -51,14 +52,16 @@ def confirm_params(params: Params, path: str | Path = PARAMS_FILE) -> None:
 
 @contextlib.contextmanager
 def stage_output(out: str | Path, params: Params) -> Iterator[Path]:
-    """A temporary folder that replaces ``out`` if the block succeeds and params.yaml is unchanged."""
+    """A temporary folder that replaces ``out`` if the block succeeds, params.yaml is unchanged and no Ctrl-C came."""
     with atomic_dir(out) as tmp:
         yield tmp
         confirm_params(params)
+        raise_if_interrupted()
 
 
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage; a PipelineError or Ctrl-C ends it with one line on stderr, not a traceback."""
+    catch_interrupts()
     try:
         main()
     except PipelineError as exc:

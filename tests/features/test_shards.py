@@ -73,9 +73,10 @@ def test_joined_shards_are_byte_identical_to_one_run(whole, three, tmp_path):
     assert [FeatureManifest.load(f).count["train"] for f in three] == [3, 3, 4]
 
 
-def test_more_shards_than_training_pictures_are_refused_with_the_numbers(split_dir, tmp_path):
-    with pytest.raises(DataError, match="11 shards for 10 training pictures; use at most 10"):
-        shard(split_dir, tmp_path / "0", 0, 11)
+def test_more_shards_than_batches_are_refused_with_the_numbers(split_dir, tmp_path):
+    """10 pictures in batches of 3 are 4 batches: a fifth shard would have nothing to embed."""
+    with pytest.raises(DataError, match=r"5 shards for 4 batch\(es\) of features\.batch_size 3 \(10 training"):
+        shard(split_dir, tmp_path / "0", 0, 5)
 
 
 def test_a_shard_from_another_layout_or_recipe_is_refused_by_name(three, tmp_path):
@@ -86,3 +87,29 @@ def test_a_shard_from_another_layout_or_recipe_is_refused_by_name(three, tmp_pat
     dataclasses.replace(FeatureManifest.load(other), image_size=64).save(other)
     with pytest.raises(DataError, match=r"other: made with other features params than shard 0"):
         join_shards([three[0], other, three[2]], tmp_path / "joined")
+
+
+def test_the_shard_stage_refuses_too_many_shards_before_starting_tensorflow(split_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    from fakes import REPO
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["features"].update(shards=list(range(5)), batch_size=3)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    probe = (
+        "import json, runpy, sys\n"
+        "sys.argv = sys.argv[1:]\n"
+        "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except SystemExit as exit:\n    code = exit.code\n"
+        "print(json.dumps([code, 'keras' in sys.modules or 'tensorflow' in sys.modules]))"
+    )
+    stage = str(REPO / "stages" / "featurize_shard.py")
+    args = [stage, "--shard", "4", "--split", str(split_dir), "--out", str(tmp_path / "4")]
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=tmp_path, capture_output=True, text=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [1, False]
+    assert "error: features.shards: 5 shards for 4 batch(es) of features.batch_size 3" in done.stderr

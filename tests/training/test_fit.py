@@ -25,3 +25,38 @@ def test_a_warmup_that_fits_is_left_alone(warmup, capsys):
 @pytest.mark.parametrize("value, keras_value", [("auto", "auto"), (True, True), (False, False)])
 def test_jit_compile_takes_yaml_booleans(value, keras_value):
     assert jit_setting(value) == keras_value
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped raise, reported
+def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
+    """Why the Ctrl-C test once ended 0: a SIGINT that lands while a ``__del__`` runs (TensorFlow's objects have
+    many) is printed as "Exception ignored" and dropped, and training went on to the end. The handler remembers
+    it, so the next batch raises it."""
+    import signal
+
+    import numpy as np
+
+    from imgclf.models.head import HeadParams, build_head
+    from imgclf.params import TrainParams
+    from imgclf.runtime import catch_interrupts
+    from imgclf.training.batches import Batches
+    from imgclf.training.fit import fit_classifier
+
+    class Finalizer:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)  # its KeyboardInterrupt is raised here, and ignored by Python
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        catch_interrupts()
+        item = Finalizer()
+        del item  # "Exception ignored in: <function Finalizer.__del__ ...>": nothing raised here
+        x, labels = np.random.default_rng(0).normal(size=(32, 4)).astype("float32"), np.arange(32) % 2
+        head = build_head(4, 2, [8], 0.0, np.zeros(4), np.ones(4), seed=0)
+        recipe = dataclasses.replace(HeadParams(), epochs=50, batch_size=8)
+        with pytest.raises(KeyboardInterrupt):
+            fit_classifier(
+                head, recipe, TrainParams(), Batches(x, labels, 2, 8, seed=0), Batches(x, labels, 2, 8), tmp_path, "h"
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -20,6 +20,7 @@ from ..errors import DataError
 from ..hardware import BFLOAT16_FLAGS, cpu_flags, cpu_name, native_bfloat16
 from ..io import file_digest, new_array
 from ..progress import bar
+from ..runtime import raise_if_interrupted
 from .backbones import build_backbone, preprocess_layer, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
@@ -110,6 +111,7 @@ def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str
                 raise DataError(f"{desc}: embeddings are not finite in {out.dtype} (check features.weights)")
             out[first : first + n] = vectors
             progress.update(n)
+            raise_if_interrupted()
     return time.perf_counter() - start
 
 
@@ -167,7 +169,7 @@ def featurize(
         features.backbone, features.weights, features.alpha, features.image_size
     )
     images = {split: read_split(split_dir, split)[0] for split in SPLITS}
-    check_shard_count(shard[1], len(images["train"]))
+    check_shard_count(shard[1], len(images["train"]), features.batch_size)
     rows = {split: shard_rows(len(images[split]), features.batch_size, shard[1], shard[0]) for split in SPLITS}
     reference, model, choice = featurizers(features, images["train"], weights_arg, seed)
     dim = int(model.output_shape[-1])

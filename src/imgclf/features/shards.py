@@ -30,11 +30,13 @@ def shard_rows(count: int, batch_size: int, shards: int, index: int) -> tuple[in
     return min(first * batch_size, count), min(last * batch_size, count)
 
 
-def check_shard_count(shards: int, training_images: int) -> None:
-    if shards > training_images:
+def check_shard_count(shards: int, training_images: int, batch_size: int) -> None:
+    """Shards hold whole batches of training pictures, so there can be no more shards than batches."""
+    batches = -(-training_images // batch_size)
+    if shards > batches:
         raise DataError(
-            f"features.shards: {shards} shards for {training_images} training pictures; use at most "
-            f"{training_images} (each shard needs pictures to embed)"
+            f"features.shards: {shards} shards for {batches} batch(es) of features.batch_size {batch_size} "
+            f"({training_images} training pictures); use at most {batches} shard(s), or a smaller batch_size"
         )
 
 

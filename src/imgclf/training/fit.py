@@ -18,6 +18,7 @@ import numpy as np
 from .. import progress
 from ..errors import PipelineError
 from ..io import copy_tree
+from ..runtime import raise_if_interrupted
 from .live import LiveLogger, open_live
 from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 from .resume import Checkpoint, EpochCheckpointer
@@ -63,6 +64,20 @@ class EpochOrder(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.batches.set_epoch(epoch)
+
+
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Raises a Ctrl-C that reached the process at the next batch, even if Python dropped its first raise
+    (``runtime.catch_interrupts``)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+    def on_test_batch_end(self, batch, logs=None):
+        raise_if_interrupted()
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise_if_interrupted()
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -211,7 +226,8 @@ def fit_classifier(
         monitor="val_accuracy", mode="max", patience=recipe.patience or recipe.epochs, restore_best_weights=True
     )
     steering = schedule_callbacks(recipe)
-    chain = [EpochOrder(train), keras.callbacks.TerminateOnNaN(), timer, best, *steering, LiveLogger(live), *callbacks]
+    chain = [StopOnInterrupt(), EpochOrder(train), keras.callbacks.TerminateOnNaN(), timer, best, *steering]
+    chain += [LiveLogger(live), *callbacks]
     checkpointer = None
     if checkpoint is not None:  # last: it saves what the others have done with the epoch
         named = {"timer": timer, "best": best, **{f"schedule_{i}": cb for i, cb in enumerate(steering)}}
