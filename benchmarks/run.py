@@ -43,103 +43,92 @@ def gpu_section(rates) -> dict:
     return {"gpus": gpus, "note": "CPU-style throughput table above was measured on the GPU host"}
 
 
+# The printed summary: (result key, title, columns; None = every key the section returned). A section's rows
+# may sit under a sub-key ("stages", "rows"); a section not run (--only) or failed prints what it returned.
+TABLE = [
+    (
+        "featurize",
+        "1. featurize stage vs plain predict (ResNet50)",
+        [
+            "image_size",
+            "stage_images_per_s",
+            "predict_images_per_s",
+            "ratio",
+            "met",
+            "achieved_gflops",
+            "fraction_of_gemm_peak",
+            "fraction_of_theoretical_peak",
+        ],
+    ),
+    ("bfloat16_speed", "2a. bfloat16 vs float32 featurize (ResNet50 @224)", None),
+    ("bfloat16_accuracy", "2b. head top-1 from float32 vs bfloat16 embeddings", None),
+    (
+        "cache",
+        "3. head epoch on the cache vs through the frozen backbone",
+        [
+            "image_size",
+            "cached_epoch_s",
+            "through_backbone_epoch_s",
+            "ratio",
+            "met",
+            "cached_val_accuracy",
+            "through_backbone_val_accuracy",
+        ],
+    ),
+    (
+        "training",
+        "4. training throughput, batch 128",
+        [
+            "model",
+            "input",
+            "params",
+            "images_per_s",
+            "fit_images_per_s",
+            "fit_over_train_on_batch",
+            "grouped_conv_speedup_vs_native",
+        ],
+    ),
+    (
+        "input_pipeline",
+        "5. input pipeline (load + augment) vs model step",
+        ["model", "pipeline_images_per_s", "model_images_per_s", "ratio", "met"],
+    ),
+    ("memory.stages", "6. peak memory on 60,000 CIFAR-10 images (target < 2 GB)", ["stage", "peak_rss_gb", "seconds"]),
+    ("dvc", "7. DVC overhead", None),
+    ("gpu", "8. GPU", None),
+    ("folder_decoding", "9. decoding a folder of phone photos (fetch vs plain full-size decode)", None),
+    (
+        "backends.rows",
+        "10. training per Keras backend (train_on_batch)",
+        ["model", "backend", "xla", "batch", "images_per_s", "fraction_of_gemm_peak", "fraction_of_theoretical_peak"],
+    ),
+    ("backends.fit", "    model.fit over train_on_batch (mobilenet_v1, TensorFlow)", None),
+    ("backends.multiprocess", "    two processes against one on this machine (JAX)", None),
+]
+
+
+def rows_of(results: dict, key: str) -> list[dict]:
+    """The rows under a dotted key: a list of dicts, a dict of dicts (named rows), or one dict."""
+    value = results
+    for part in key.split("."):
+        value = value.get(part, {}) if isinstance(value, dict) else {}
+    if isinstance(value, list):
+        return value
+    if value and all(isinstance(v, dict) for v in value.values()):
+        return [{"stage": name, **row} for name, row in value.items()]
+    return [value] if value else []
+
+
 def table(results: dict) -> str:
     lines = []
-
-    def add(title, rows, keys):
-        if not rows:  # a section not run (--only)
-            return
+    for key, title, columns in TABLE:
+        rows = rows_of(results, key)
+        if not rows:
+            continue
         lines.append(f"\n{title}")
-        for row in rows if isinstance(rows, list) else [rows]:
-            lines.append("  " + "  ".join(f"{k}={row.get(k)}" for k in keys if k in row))
-
-    r = results
-    if isinstance(r.get("featurize"), list):
-        add(
-            "1. featurize stage vs plain predict (ResNet50)",
-            r["featurize"],
-            [
-                "image_size",
-                "stage_images_per_s",
-                "predict_images_per_s",
-                "ratio",
-                "target",
-                "met",
-                "gmacs_per_image",
-                "achieved_gflops",
-                "fraction_of_gemm_peak",
-                "fraction_of_theoretical_peak",
-            ],
-        )
-    for key, title in (
-        ("bfloat16_speed", "2a. bfloat16 vs float32 featurize (ResNet50 @224)"),
-        ("bfloat16_accuracy", "2b. head top-1 from float32 vs bfloat16 embeddings"),
-    ):
-        add(title, r.get(key, {}), list(r.get(key, {}).keys()))
-    if isinstance(r.get("cache"), list):
-        add(
-            "3. head epoch on the cache vs through the frozen backbone",
-            r["cache"],
-            [
-                "image_size",
-                "cached_epoch_s",
-                "through_backbone_epoch_s",
-                "ratio",
-                "target",
-                "met",
-                "cached_val_accuracy",
-                "through_backbone_val_accuracy",
-            ],
-        )
-    if isinstance(r.get("training"), list):
-        add(
-            "4. training throughput, batch 128",
-            r["training"],
-            [
-                "model",
-                "input",
-                "params",
-                "images_per_s",
-                "fit_images_per_s",
-                "fit_over_train_on_batch",
-                "grouped_conv_speedup_vs_native",
-            ],
-        )
-    if isinstance(r.get("input_pipeline"), list):
-        add(
-            "5. input pipeline (load + augment) vs model step",
-            r["input_pipeline"],
-            ["model", "pipeline_images_per_s", "model_images_per_s", "ratio", "target", "met"],
-        )
-    memory = r.get("memory", {})
-    if "stages" in memory:
-        add(
-            "6. peak memory on 60,000 CIFAR-10 images",
-            [{"stage": k, **v} for k, v in memory["stages"].items()],
-            ["stage", "peak_rss_gb", "seconds"],
-        )
-        lines.append(
-            f"  target {memory['target']}: met={memory['met']} (float32 copy at 224 px would be "
-            f"{memory['float32_dataset_gb_at_224px']} GB)"
-        )
-    else:
-        add("6. memory", memory, list(memory))
-    add("7. DVC overhead", r.get("dvc", {}), list(r.get("dvc", {})))
-    add("8. GPU", r.get("gpu", {}), list(r.get("gpu", {})))
-    add(
-        "9. decoding a folder of phone photos (fetch vs plain full-size decode)",
-        r.get("folder_decoding", {}),
-        list(r.get("folder_decoding", {})),
-    )
-    backend = r.get("backends", {})
-    if isinstance(backend.get("rows"), list):
-        add(
-            "10. training per Keras backend (train_on_batch, batch 128)",
-            backend["rows"],
-            ["model", "backend", "xla", "images_per_s", "fraction_of_gemm_peak"],
-        )
-        add("    fastest / skipped / import keras (s)", backend, ["fastest", "skipped", "import_keras_seconds"])
-        add("    model.fit over train_on_batch (mobilenet_v1, TensorFlow)", backend["fit"], list(backend["fit"][0]))
+        for row in rows:
+            shown = columns or list(row)
+            lines.append("  " + "  ".join(f"{k}={row[k]}" for k in shown if k in row))
     return "\n".join(lines)
 
 
@@ -176,7 +165,7 @@ def main(argv=None) -> None:
         section(results, "dvc", dvc_overhead.run, tmp / "dvc", only=args.only)
         section(results, "gpu", gpu_section, rates, only=args.only)
         section(results, "folder_decoding", folder_decoding.run, tmp / "photos", args.repeats, only=args.only)
-        section(results, "backends", backends.run, peaks["gemm"], only=args.only)
+        section(results, "backends", backends.run, peaks, only=args.only)
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

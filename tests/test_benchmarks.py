@@ -26,3 +26,24 @@ def test_model_macs_count_grouped_and_depthwise_kernels_once_per_output_position
     x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same")(x)  # 16 positions x 3*3*32*1
     outputs = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x))  # 32*10
     assert model_macs(keras.Model(inputs, outputs)) == 64 * 3 * 3 * 4 * 32 + 16 * 3 * 3 * 32 + 32 * 10
+
+
+def test_a_rate_above_a_measured_peak_is_capped_at_one_and_said():
+    from benchmarks.harness import fractions_of_peak
+
+    got = fractions_of_peak(3.0e11, {"gemm": 2.4e11, "theoretical": 3.3e11, "unknown": None})
+    assert got == {"fraction_of_gemm_peak": 1.0, "gemm_peak_exceeded_by": 1.25, "fraction_of_theoretical_peak": 0.9091}
+
+
+def test_the_memory_section_runs_the_stages_as_dvc_yaml_writes_them():
+    """It once ran featurize.py with the arguments of the stage before the shard split, and failed."""
+    import subprocess
+    import sys
+
+    from benchmarks.memory import STAGES, stage_command
+
+    for name in STAGES:
+        script, *args = stage_command(name)
+        usage = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True, check=True).stdout
+        assert all(arg in usage for arg in args if arg.startswith("--")), (name, args)
+    assert stage_command("featurize_shard")[1:3] == ["--shard", "0"]

@@ -68,8 +68,11 @@ def run_stage(main: Callable[[], None]) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("interrupted: nothing was written to the stage's outputs", file=sys.stderr)
-        sys.exit(130)
+        print("interrupted: nothing was written to the stage's outputs", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        # Straight out: TensorFlow's teardown after an interrupt in the middle of a step was seen to abort
+        # ("free(): invalid next size", SIGABRT) after this line; every output is already whole or absent.
+        os._exit(130)
 
 
 def warn(message: str) -> None:
