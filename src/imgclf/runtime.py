@@ -120,25 +120,31 @@ def select_backend(choice: str) -> str:
     return name
 
 
-def catch_interrupts() -> None:
-    """Make Ctrl-C (SIGINT) remembered, not only raised.
+@contextlib.contextmanager
+def interrupts_remembered() -> Iterator[None]:
+    """In the block, Ctrl-C (SIGINT) is remembered, not only raised.
 
     Python raises KeyboardInterrupt wherever the main thread happens to be, and
     where that is a ``__del__``, a weakref callback or a garbage collection pass
     (TensorFlow runs many) the exception is printed as "ignored" and dropped, so
     the run carried on and ended 0. The flag survives that; long loops and the
-    output commit call ``raise_if_interrupted``.
+    output commit call ``raise_if_interrupted``. The previous handler is put back after.
     """
-    _INTERRUPTED.clear()
 
     def handler(signum, frame):
         _INTERRUPTED.set()
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, handler)
+    _INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _INTERRUPTED.clear()
 
 
 def raise_if_interrupted() -> None:
-    """KeyboardInterrupt if Ctrl-C came since ``catch_interrupts``, even if its first raise was swallowed."""
+    """KeyboardInterrupt if Ctrl-C came in ``interrupts_remembered``, even if its first raise was swallowed."""
     if _INTERRUPTED.is_set():
         raise KeyboardInterrupt

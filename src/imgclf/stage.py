@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from .errors import ParamsError, PipelineError
 from .io import atomic_dir
 from .params import PARAMS_FILE, Params, load_params
-from .runtime import catch_interrupts, raise_if_interrupted
+from .runtime import interrupts_remembered, raise_if_interrupted
 
 
 def paths(description: str, *names: str, numbers: tuple[str, ...] = ()) -> argparse.Namespace:
@@ -61,9 +61,9 @@ def stage_output(out: str | Path, params: Params) -> Iterator[Path]:
 
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage; a PipelineError or Ctrl-C ends it with one line on stderr, not a traceback."""
-    catch_interrupts()
     try:
-        main()
+        with interrupts_remembered():
+            main()
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

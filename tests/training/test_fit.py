@@ -38,7 +38,7 @@ def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
 
     from imgclf.models.head import HeadParams, build_head
     from imgclf.params import TrainParams
-    from imgclf.runtime import catch_interrupts
+    from imgclf.runtime import interrupts_remembered
     from imgclf.training.batches import Batches
     from imgclf.training.fit import fit_classifier
 
@@ -47,16 +47,18 @@ def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
             signal.raise_signal(signal.SIGINT)  # its KeyboardInterrupt is raised here, and ignored by Python
 
     previous = signal.getsignal(signal.SIGINT)
-    try:
-        catch_interrupts()
+    x, labels = np.random.default_rng(0).normal(size=(32, 4)).astype("float32"), np.arange(32) % 2
+    head = build_head(4, 2, [8], 0.0, np.zeros(4), np.ones(4), seed=0)
+    recipe = dataclasses.replace(HeadParams(), epochs=50, batch_size=8)
+
+    def fit(epochs, out):
+        batches = Batches(x, labels, 2, 8, seed=0), Batches(x, labels, 2, 8)
+        return fit_classifier(head, dataclasses.replace(recipe, epochs=epochs), TrainParams(), *batches, out, "h")
+
+    with interrupts_remembered():
         item = Finalizer()
         del item  # "Exception ignored in: <function Finalizer.__del__ ...>": nothing raised here
-        x, labels = np.random.default_rng(0).normal(size=(32, 4)).astype("float32"), np.arange(32) % 2
-        head = build_head(4, 2, [8], 0.0, np.zeros(4), np.ones(4), seed=0)
-        recipe = dataclasses.replace(HeadParams(), epochs=50, batch_size=8)
         with pytest.raises(KeyboardInterrupt):
-            fit_classifier(
-                head, recipe, TrainParams(), Batches(x, labels, 2, 8, seed=0), Batches(x, labels, 2, 8), tmp_path, "h"
-            )
-    finally:
-        signal.signal(signal.SIGINT, previous)
+            fit(50, tmp_path / "a")
+    assert signal.getsignal(signal.SIGINT) is previous  # put back, and the flag cleared: later fits run on
+    assert fit(1, tmp_path / "b").epochs_run == 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,7 +81,7 @@ def featurizers(
     check = np.asarray(train[: CHECK_BATCHES * features.batch_size])
     key = {
         "machine": [cpu_name(), sorted(cpu_flags() & BFLOAT16_FLAGS), keras.__version__, keras.backend.backend()],
-        "features": asdict(features),
+        "network": [features.backbone, features.weights, features.alpha, features.image_size, features.batch_size],
         "seed": seed if features.weights == "none" else None,  # a random init depends on it
         "check": hashlib.sha256(check.tobytes()).hexdigest(),
     }

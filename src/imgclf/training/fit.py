@@ -68,7 +68,7 @@ class EpochOrder(keras.callbacks.Callback):
 
 class StopOnInterrupt(keras.callbacks.Callback):
     """Raises a Ctrl-C that reached the process at the next batch, even if Python dropped its first raise
-    (``runtime.catch_interrupts``)."""
+    (``runtime.interrupts_remembered``)."""
 
     def on_train_batch_end(self, batch, logs=None):
         raise_if_interrupted()

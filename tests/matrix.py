@@ -1,0 +1,98 @@
+"""The real-data model matrix, shared by the two test files that split it across the suite's two workers.
+
+A few hundred CIFAR-10 JPEGs from ../shared, an ImageNet MobileNet-0.25 backbone, one model through
+train -> evaluate -> export with `dvc repro`, then `imgclf predict` on the test pictures' files: the three
+top-1s must agree to within one picture. This guard would have caught a fine-tuned model that evaluate and
+export could not load, and bfloat16 embeddings that the exported model did not reproduce.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from fakes import SHARED
+from imgclf.hardware import native_bfloat16
+from imgclf.models.registry import MODELS
+from projects import clone, run
+
+CIFAR10 = SHARED / "datasets" / "cifar10-jpg.tar.gz"
+WEIGHTS = SHARED / "weights" / "mobilenet_1_0_224_tf_no_top_alpha025.h5"
+AVAILABLE = CIFAR10.exists() and WEIGHTS.exists()
+REASON = f"needs the real CIFAR-10 JPEGs and MobileNet weights under {SHARED}"
+PER_CLASS = {"train": 16, "test": 8}  # 240 pictures: 80 test pictures, so one picture is 1.25 points
+TINY = {  # seconds per model, not accuracy: the agreement is what is tested
+    "linear_probe": {"C": [0.1]},
+    "head": {"epochs": 5, "hidden_units": [32]},
+    "finetune": {"epochs": 1, "batch_size": 32, "head": {"epochs": 3, "hidden_units": [32]}},
+    "mobilenet_v1": {"epochs": 1, "alpha": 0.25, "shallow": True, "batch_size": 32},
+    "mobilenet_v2": {"epochs": 1, "alpha": 0.35, "batch_size": 32},
+    "resnext": {"epochs": 1, "cardinality": 2, "bottleneck_width": 2, "batch_size": 32},
+}
+
+# Models of embeddings under float32, and the head under bfloat16 where the CPU has it (there
+# `features.precision: auto` may choose it): the training embeddings in bfloat16, the exported backbone.
+EMBEDDING_CASES = [(name, "float32") for name, spec in MODELS.items() if spec.inputs == "embeddings"]
+EMBEDDING_CASES += [("head", "bfloat16")] if native_bfloat16() else []
+IMAGE_MODELS = [name for name, spec in MODELS.items() if spec.inputs == "images"]
+
+
+def real_pictures(folder: Path) -> Path:
+    """The first PER_CLASS train and test JPEGs of every class, as class folders."""
+    taken = Counter()
+    with tarfile.open(CIFAR10) as archive:
+        for member in archive:
+            parts = member.name.split("/")  # cifar10-jpg/<split>/<class>/<name>.jpg
+            if not member.isfile() or len(parts) != 4 or taken[parts[1], parts[2]] >= PER_CLASS[parts[1]]:
+                continue
+            taken[parts[1], parts[2]] += 1
+            (folder / parts[1] / parts[2]).mkdir(parents=True, exist_ok=True)
+            (folder / parts[1] / parts[2] / parts[3]).write_bytes(archive.extractfile(member).read())
+            if sum(taken.values()) == 10 * sum(PER_CLASS.values()):
+                break
+    return folder
+
+
+def matrix_project(tmp_path_factory) -> tuple[Path, Path]:
+    pictures = real_pictures(tmp_path_factory.mktemp("cifar10"))
+    root = clone(
+        tmp_path_factory.mktemp("matrix"),
+        {"dataset": "folder", "path": str(pictures), "val_fraction": 0.25},
+        features={"backbone": "mobilenet", "alpha": 0.25, "weights": str(WEIGHTS), "image_size": 64},
+        export={"formats": []},  # every format is held to the Keras model in tests/export; here, Keras itself
+        models=TINY,
+    )
+    return root, pictures
+
+
+def check_model(root: Path, pictures: Path, model: str, precision: str) -> None:
+    """Train, evaluate and export ``model`` with `dvc repro`, predict the test files; the top-1s must agree."""
+    from imgclf.cli import main as imgclf
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["model"] = model
+    params["features"]["precision"] = precision
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(root, "dvc", "repro", "export")
+    evaluated = json.loads((root / "metrics" / "eval.json").read_text())
+    exported = json.loads((root / "metrics" / "export.json").read_text())
+    manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
+    assert manifest["precision"] == precision
+    out = root / f"predict-{model}-{precision}.csv"
+    imgclf(["predict", str(pictures / "test"), "--model", str(root / "data" / "export"), "--out", str(out)])
+    table = pd.read_csv(out, dtype=str)
+    predicted = (table["label_1"] == table["path"].str.split("/").str[-2]).mean()
+    one = 1 / evaluated["images"]
+    assert len(table) == evaluated["images"] == 80
+    assert abs(exported["formats"]["keras"]["top1"] - evaluated["top1"]) <= one + 1e-9
+    assert abs(predicted - evaluated["top1"]) <= one + 1e-9
+    assert exported["evaluate"]["disagreeing_pictures"] <= 1
+
+
+skip_without_data = pytest.mark.skipif(not AVAILABLE, reason=REASON)
