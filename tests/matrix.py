@@ -92,6 +92,11 @@ def check_model(root: Path, pictures: Path, model: str, precision: str) -> None:
     assert len(table) == evaluated["images"] == 80
     assert abs(exported["formats"]["keras"]["top1"] - evaluated["top1"]) <= one + 1e-9
     assert abs(predicted - evaluated["top1"]) <= one + 1e-9
+    # Picture by picture: equal top-1s can hide different predictions.
+    scored = pd.read_csv(root / "metrics" / "predictions.csv", dtype=str).set_index("image")["predicted"]
+    files = table["path"].str.split("/").str[-3:].str.join("/")  # test/<class>/<file>, as predictions.csv names them
+    differ = (table["label_1"].to_numpy() != scored.loc[files].to_numpy()).sum()
+    assert differ <= 1, f"imgclf predict and evaluate disagree on {differ} of {len(table)} test pictures"
     assert exported["evaluate"]["disagreeing_pictures"] <= 1
 
 
