@@ -40,15 +40,15 @@ def run(size: int) -> dict:
     """Digits at ``size`` px through a random ResNet50: epoch seconds and val accuracy after 3 epochs, both ways."""
     from imgclf.data.digits import digits_images
     from imgclf.features.featurize import build_featurizer
-    from imgclf.models.head import build_head, embedding_stats
+    from imgclf.models.head import build_head
     from imgclf.params import FeaturesParams
+    from imgclf.training.trainers import embedding_stats
 
     n_train, n_val = N_TRAIN[size]
     images, labels = digits_images(32)
     y = np.eye(10, dtype="float32")[labels]
     params = FeaturesParams(backbone="resnet50", weights="none", image_size=size)
-    keras.utils.set_random_seed(0)
-    featurizer = build_featurizer(params, (32, 32, 3), None)
+    featurizer = build_featurizer(params, (32, 32, 3), None, seed=0)
     start = time.perf_counter()
     cached = featurizer.predict(images[: n_train + n_val], batch_size=32, verbose=0)
     featurize_s = time.perf_counter() - start

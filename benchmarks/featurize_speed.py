@@ -17,7 +17,7 @@ def run(peaks: dict[str, float | None], repeats: int = 3) -> list[dict]:
     rows = []
     for size, n in SIZES.items():
         params = FeaturesParams(backbone="resnet50", weights="none", image_size=size, batch_size=32)
-        model = build_featurizer(params, (32, 32, 3), None)
+        model = build_featurizer(params, (32, 32, 3), None, seed=0)
         images = random_images(n, 32)
         out = np.zeros((n, 2048), np.float32)
         batch = params.batch_size

@@ -49,8 +49,9 @@ def _compiled(model, recipe, jit_compile="auto"):
 
 def image_models() -> dict:
     """name -> (recipe, builder of the full pixels-to-logits model) for the from-scratch nets, at params defaults."""
-    from imgclf.models.registry import MODELS, BuildContext
+    from imgclf.models.registry import MODELS
     from imgclf.params import Params
+    from imgclf.training.spec import BuildContext
 
     models = Params().models
     context = BuildContext((32, 32, 3), num_classes=10, seed=0)
@@ -82,13 +83,12 @@ def finetune_for_bench():
         preprocessing="caffe",
         precision="float32",
         embedding_dim=2048,
-        dtype="float16",
+        dtype="float32",
         count={},
     )
-    keras.utils.set_random_seed(0)
     return finetune_model(
         manifest,
-        finetune_backbone(manifest, models.finetune.fine_tune_at),
+        finetune_backbone(manifest, models.finetune.fine_tune_at, seed=0),
         keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]),
         32,
         models.finetune.augment,

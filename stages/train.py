@@ -7,7 +7,6 @@ data and code of the run; rerunning after an interruption continues from there.
 from pathlib import Path
 
 from imgclf.data.arrays import read_classes
-from imgclf.hardware import run_info
 from imgclf.io import remove_tree, write_json
 from imgclf.params import load_params, to_dict
 from imgclf.stage import paths, run_stage, stage_output
@@ -19,8 +18,10 @@ def main() -> None:
     from imgclf.runtime import keras_state, start_keras
 
     start_keras(params.train.backend)  # after validation: importing Keras takes seconds
+    from imgclf.hardware import run_info
+    from imgclf.models.registry import train
     from imgclf.training.resume import run_key
-    from imgclf.training.trainers import precision_policy, train
+    from imgclf.training.trainers import precision_policy
 
     config = {
         "seed": params.seed,
@@ -30,13 +31,13 @@ def main() -> None:
     }
     checkpoints = Path(args.checkpoints) / run_key(config, Path(args.split), Path(args.features))
     policy = precision_policy(params.train.mixed_precision)
-    with stage_output(args.out, params) as tmp, keras_state(params.seed, policy):
-        summary = train(params, Path(args.split), Path(args.features), tmp, checkpoints)
-        timing = summary.pop("timing")  # kept out of the hashed output, so evaluate reruns only for a new model
-        record = {**summary, "classes": read_classes(args.split), "recipe": to_dict(params.recipe), "run": run_info()}
+    with stage_output(args.out, params) as tmp, keras_state(params.seed):
+        trained = train(params, Path(args.split), Path(args.features), tmp, checkpoints, policy)
+        record = {**trained.summary, "classes": read_classes(args.split), "recipe": config["recipe"], "run": run_info()}
         write_json(tmp / "train.json", record)
-    write_json(args.timing, timing)
+    write_json(args.timing, trained.timing)  # kept out of the hashed output: evaluate reruns only for a new model
     remove_tree(checkpoints)
+    summary = trained.summary
     print(
         f"train: {params.model}: best val accuracy {summary['best_val_accuracy']:.4f} at epoch {summary['best_epoch']}"
     )

@@ -27,14 +27,7 @@ WEIGHTS = SHARED / "weights" / "mobilenet_1_0_224_tf_no_top_alpha025.h5"
 AVAILABLE = CIFAR10.exists() and WEIGHTS.exists()
 REASON = f"needs the real CIFAR-10 JPEGs and MobileNet weights under {SHARED}"
 PER_CLASS = {"train": 16, "test": 8}  # 240 pictures: 80 test pictures, so one picture is 1.25 points
-TINY = {  # seconds per model, not accuracy: the agreement is what is tested
-    "linear_probe": {"C": [0.1]},
-    "head": {"epochs": 5, "hidden_units": [32]},
-    "finetune": {"epochs": 1, "batch_size": 32, "head": {"epochs": 3, "hidden_units": [32]}},
-    "mobilenet_v1": {"epochs": 1, "alpha": 0.25, "shallow": True, "batch_size": 32},
-    "mobilenet_v2": {"epochs": 1, "alpha": 0.35, "batch_size": 32},
-    "resnext": {"epochs": 1, "cardinality": 2, "bottleneck_width": 2, "batch_size": 32},
-}
+TINY = {name: spec.small for name, spec in MODELS.items()}  # seconds per model: the agreement is what is tested
 
 # Models of embeddings under float32, and the head under bfloat16 where the CPU has it (there
 # `features.precision: auto` may choose it): the training embeddings in bfloat16, the exported backbone.

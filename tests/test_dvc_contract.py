@@ -1,10 +1,8 @@
 """params.yaml, the params dataclasses and dvc.yaml must agree, so DVC reruns exactly what a change touches."""
 
-import ast
-from pathlib import Path
-
 import pytest
 import yaml
+from imports import import_closure, module_file
 
 from fakes import REPO
 from imgclf.params import MODELS
@@ -66,57 +64,13 @@ def test_every_knob_is_read_by_some_stage():
     assert not orphans, f"params.yaml keys no stage declares: {orphans}"
 
 
-def module_file(name: str) -> Path:
-    parts = name.split(".")[1:]
-    path = PACKAGE.joinpath(*parts)
-    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
-
-
-def imported_modules(path: Path, module: str | None) -> set[str]:
-    """imgclf modules imported anywhere in a file (function-level imports included)."""
-    found = set()
-    package = None
-    if module:
-        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("imgclf"))
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if not target.startswith("imgclf"):
-                continue
-            found.add(target)
-            for alias in node.names:  # `from . import layers` imports a module
-                candidate = f"{target}.{alias.name}"
-                if module_file(candidate).exists():
-                    found.add(candidate)
-    return found
-
-
-def import_closure(script: Path) -> set[str]:
-    todo, seen = list(imported_modules(script, None)), set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name not in PLUMBING:
-            todo.extend(imported_modules(module_file(name), name))
-    return seen
-
-
 @pytest.mark.parametrize("name", list(STAGES))
 def test_stage_deps_cover_the_code_it_runs(name):
     stage = STAGES[name]
     script = stage["cmd"].split()[1]
     deps = set(stage["deps"])
     assert script in deps
-    for module in sorted(import_closure(REPO / script) - PLUMBING):
+    for module in sorted(import_closure(REPO / script, PLUMBING) - PLUMBING):
         rel = module_file(module).relative_to(REPO).as_posix()
         assert any(rel == d or rel.startswith(d.rstrip("/") + "/") for d in deps), f"{name}: add {rel} to its deps"
 

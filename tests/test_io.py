@@ -121,3 +121,11 @@ def test_an_output_that_cannot_be_written_is_named_before_any_work(tmp_path):
         check_writable(tmp_path / "README.md", folder=True)
     check_writable(tmp_path / "new" / "x.csv")  # a missing folder is made
     assert (tmp_path / "new").is_dir() and list((tmp_path / "new").iterdir()) == []
+
+
+def test_long_lists_in_messages_are_cut_the_same_way_everywhere():
+    from imgclf.errors import listed
+
+    assert listed(["a", "b"]) == "a, b"
+    assert listed(range(12)) == "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more"
+    assert listed("abcdefg", 5) == "a, b, c, d, e and 2 more"

@@ -17,8 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # subcommand -> (module with add_arguments(parser) and run(args), one-line help)
 COMMANDS = {
-    "predict": ("imgclf.export.predict", "classify pictures, folders and archives with an exported model"),
-    "leaderboard": ("imgclf.evaluation.leaderboard", "rank experiments and commits by test top-1"),
+    "predict": ("imgclf.tools.predict", "classify pictures, folders and archives with an exported model"),
+    "leaderboard": ("imgclf.tools.leaderboard", "rank experiments and commits by test top-1"),
 }
 
 

@@ -15,3 +15,9 @@ class DownloadError(PipelineError):
 
 class DataError(PipelineError):
     """Input data is missing, malformed, empty or unsafe."""
+
+
+def listed(items, limit: int = 10) -> str:
+    """``a, b, c and 7 more``: the first ``limit`` of ``items`` for a one-line message, and how many are left out."""
+    items = [str(item) for item in items]
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -94,13 +94,10 @@ class TrainParams:
     backend: str = param("auto", OneOf(("auto", "tensorflow", "jax", "torch")))  # Keras backend stage train runs on
 
     def check(self, where: str, prefix: str) -> None:
-        import importlib.util
+        from .runtime import missing_backend
 
-        if self.backend != "auto" and importlib.util.find_spec(self.backend) is None:  # before any stage runs
-            raise ParamsError(
-                f"{where}: train.backend {self.backend!r} needs the {self.backend} package, which is not installed "
-                f"(pip install {self.backend}); or set train.backend: auto"
-            )
+        if self.backend != "auto" and (problem := missing_backend(self.backend)):  # before any stage runs
+            raise ParamsError(f"{where}: {problem}")
 
 
 @dataclass(frozen=True)

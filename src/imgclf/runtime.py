@@ -90,6 +90,18 @@ FASTEST = {"cpu": "tensorflow", "gpu": "tensorflow"}
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def missing_backend(name: str) -> str | None:
+    """The one-line reason backend ``name`` cannot run here, or None: params validation and the stage say the same."""
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        return (
+            f"train.backend {name!r} needs the {name} package, which is not installed (pip install {name}); "
+            "or set train.backend: auto"
+        )
+    return None
+
+
 def select_backend(choice: str) -> str:
     """Set ``KERAS_BACKEND`` for ``choice`` before Keras is imported; return the backend name.
 
@@ -97,21 +109,14 @@ def select_backend(choice: str) -> str:
     for the device type. A backend whose package is missing fails with one line
     naming it; so does asking for another backend once Keras is imported.
     """
-    import importlib.util
-    import os
-    import sys
-
     from .errors import ParamsError
 
     device = "gpu" if os.path.exists("/proc/driver/nvidia/gpus") and os.listdir("/proc/driver/nvidia/gpus") else "cpu"
     name = (os.environ.get("KERAS_BACKEND") or FASTEST[device]) if choice == "auto" else choice
     if name not in BACKENDS:
         raise ParamsError(f"KERAS_BACKEND must be one of {', '.join(BACKENDS)}; got {name!r}")
-    if importlib.util.find_spec(name) is None:
-        raise ParamsError(
-            f"train.backend {name!r} needs the {name} package, which is not installed (pip install {name}); "
-            f"or set train.backend: auto"
-        )
+    if problem := missing_backend(name):
+        raise ParamsError(problem)
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
         raise ParamsError(
             f"train.backend {name!r}: Keras is already imported with {sys.modules['keras'].backend.backend()!r}"

@@ -27,7 +27,10 @@ def tar_with(path, *members):
         ({"name": "/etc/cron.d/evil"}, "absolute path"),
         ({"name": "train/../../evil.png"}, r"'\.\.' in path"),
         ({"name": "train/cat/link.png", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}, "link to absolute path"),
-        ({"name": "train/cat/link.png", "type": tarfile.SYMTYPE, "linkname": "../../../etc/passwd"}, "link points outside"),
+        (
+            {"name": "train/cat/link.png", "type": tarfile.SYMTYPE, "linkname": "../../../etc/passwd"},
+            "link points outside",
+        ),
         ({"name": "train/cat/hard.png", "type": tarfile.LNKTYPE, "linkname": "../outside.png"}, "link points outside"),
         ({"name": "train/cat/dev", "type": tarfile.CHRTYPE}, "device or pipe"),
     ],
@@ -63,7 +66,7 @@ def test_unsafe_zip_members_refuse_the_archive(tmp_path, name, reason):
 def test_zip_symlink_out_of_the_archive_is_refused(tmp_path):
     path = tmp_path / "evil.zip"
     info = zipfile.ZipInfo("train/cat/link.png")
-    info.external_attr = (0o120777 << 16)  # S_IFLNK
+    info.external_attr = 0o120777 << 16  # S_IFLNK
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(info, "../../../../etc/passwd")
     with pytest.raises(DataError, match="points outside the archive"):
@@ -85,9 +88,11 @@ def test_truncated_archive_fails_while_reading(tmp_path):
     path = tar_with(tmp_path / "t.tar.gz", ({"name": "a/x.png"}, bytes(200_000)), ({"name": "a/y.png"}, b"y" * 10))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match=r"t\.tar\.gz: (not a readable tar archive|archive is corrupt or truncated)"):
-        with open_tree(path) as tree:
-            dict(tree.read(set(tree.names)))
+    with (
+        pytest.raises(DataError, match=r"t\.tar\.gz: (not a readable tar archive|archive is corrupt or truncated)"),
+        open_tree(path) as tree,
+    ):
+        dict(tree.read(set(tree.names)))
 
 
 def test_missing_path_and_unknown_format(tmp_path):
@@ -106,7 +111,9 @@ def test_folder_link_out_of_the_folder_is_refused_like_in_archives(tmp_path, tar
     (root / "train" / "cat" / "ok.png").write_bytes(b"ok")
     (tmp_path / "outside.jpg").write_bytes(b"secret")
     (root / "train" / "cat" / "link.jpg").symlink_to(target if target.startswith("/") else "../../" + target)
-    with pytest.raises(DataError, match=r"pets: refused unsafe member 'train/cat/link\.jpg': link points outside the folder"):
+    with pytest.raises(
+        DataError, match=r"pets: refused unsafe member 'train/cat/link\.jpg': link points outside the folder"
+    ):
         open_tree(root)
 
 

@@ -136,7 +136,9 @@ def test_a_class_without_test_images_is_reported_with_a_warning(tmp_path):
 
 def test_a_class_with_a_single_image_is_named(tmp_path):
     root = image_tree(tmp_path / "pets", {"cat": 5, "dog": 1, "eel": 5})
-    with pytest.raises(DataError, match=r"class\(es\) 'dog' \(1 image\) have a single image; each class needs at least 2"):
+    with pytest.raises(
+        DataError, match=r"class\(es\) 'dog' \(1 image\) have a single image; each class needs at least 2"
+    ):
         fetch(data(dataset="folder", path=str(root)), seed=0, out=tmp_path / "raw")
 
 
@@ -227,7 +229,9 @@ def test_a_held_out_test_set_is_checked_for_leaks_too(tmp_path):
     root = image_tree(tmp_path / "pets", {"cat": 10, "dog": 10})
     for i in range(10):  # every dog picture twice: some copies land on each side of the held-out split
         copy_file(root / "dog" / f"{i:03d}.png", root / "dog" / f"copy{i}.png")
-    report = fetch(data(dataset="folder", path=str(root), test_fraction=0.3, duplicates="drop_from_train"), 0, tmp_path / "raw")
+    report = fetch(
+        data(dataset="folder", path=str(root), test_fraction=0.3, duplicates="drop_from_train"), 0, tmp_path / "raw"
+    )
     copies = report["duplicates"]
     assert copies["across_train_test"] > 0 and copies["dropped_from_train"] == copies["across_train_test"]
     train, _ = read_split(tmp_path / "raw", "train")

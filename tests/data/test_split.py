@@ -24,14 +24,19 @@ def test_stratified_holdout_keeps_class_shares():
 
 def test_a_class_with_one_image_is_named_with_the_minimum_it_needs():
     labels = np.array([0, 0, 0, 1, 2, 2])
-    with pytest.raises(DataError, match=r"class\(es\) 'dog' \(1 image\) have a single image; each class needs at least 2"):
+    with pytest.raises(
+        DataError, match=r"class\(es\) 'dog' \(1 image\) have a single image; each class needs at least 2"
+    ):
         stratified_holdout(labels, 0.5, seed=0, what="test", names=["cat", "dog", "eel"])
 
 
 def test_a_fraction_too_small_for_the_classes_says_which_fractions_work():
     labels = np.repeat(np.arange(4), 5)  # 20 images, 4 classes: at least 4 must be held out
-    with pytest.raises(DataError, match=r"set of 0\.1 from 20 images in 4 classes: 2 images held out cannot cover "
-                                        r"every class; use a fraction between 0\.2 and 0\.8"):
+    with pytest.raises(
+        DataError,
+        match=r"set of 0\.1 from 20 images in 4 classes: 2 images held out cannot cover "
+        r"every class; use a fraction between 0\.2 and 0\.8",
+    ):
         stratified_holdout(labels, 0.1, seed=0, what="validation")
 
 

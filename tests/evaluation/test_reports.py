@@ -15,7 +15,7 @@ def test_a_model_trained_on_other_classes_is_refused_with_both_lists(tmp_path):
     with pytest.raises(
         DataError,
         match=r"train\.json: the model was trained on 3 classes \(cat, dog, eel\) but .*"
-        r"classes\.json has 10 \(0, 1, 2, 3, 4, \.\.\. \(10 in all\)\); retrain",
+        r"classes\.json has 10 \(0, 1, 2, 3, 4 and 5 more\); retrain",
     ):
         check_classes({"classes": ["cat", "dog", "eel"]}, [str(d) for d in range(10)], tmp_path / "train", tmp_path)
     check_classes({"classes": ["a", "b"]}, ["a", "b"], tmp_path, tmp_path)  # the same list passes

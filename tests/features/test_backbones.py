@@ -13,7 +13,7 @@ def test_weights_file_that_does_not_exist_names_the_param():
 
 def test_alpha_is_refused_for_backbones_without_one():
     with pytest.raises(ParamsError, match=r"features\.alpha applies to MobileNet backbones only"):
-        build_backbone("resnet50", None, 0.5, 32)
+        build_backbone("resnet50", None, 0.5, 32, seed=0)
 
 
 def test_resnet50_imagenet_weights_come_from_the_keras_location_with_its_md5(http_server, monkeypatch):

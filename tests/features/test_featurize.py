@@ -34,7 +34,7 @@ def run(split_dir, out, params):
 def test_featurizer_resizes_inside_the_model_and_matches_the_manual_pipeline():
     params = features(backbone="mobilenet", alpha=0.25, image_size=48)
     keras.utils.set_random_seed(0)
-    model = build_featurizer(params, (16, 16, 3), None)
+    model = build_featurizer(params, (16, 16, 3), None, seed=0)
     pixels = np.random.default_rng(1).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
     got = model.predict(pixels, verbose=0)
     backbone = model.get_layer("mobilenet_0.25_48")
@@ -146,7 +146,7 @@ def test_views_cache_augmented_training_embeddings_and_the_mirrored_test_set(spl
     assert load_array(tmp_path / "f" / "test_flip.npy").shape == (6, 256)
     assert timing["images"] == 10 + 4 + 6 + 6 + 2 * 10  # every view featurized: the cost is reported
     with keras_state(0):
-        model = build_featurizer(params, (32, 32, 3), None)
+        model = build_featurizer(params, (32, 32, 3), None, seed=0)
     images = load_array(split_dir / "train_images.npy")
     mirrored = model.predict(np.asarray(images)[:, :, ::-1], verbose=0)
     np.testing.assert_allclose(views[0], mirrored, rtol=1e-4, atol=1e-5)

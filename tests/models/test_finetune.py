@@ -1,4 +1,6 @@
-"""Fine-tuning reuses the cached work and keeps BatchNormalization in inference mode."""
+"""Fine-tuning reuses the cached work, keeps BatchNormalization in inference mode, and trains in two phases."""
+
+import dataclasses
 
 import keras
 import numpy as np
@@ -8,9 +10,12 @@ from fakes import featurized
 from imgclf.errors import ParamsError
 from imgclf.features.manifest import FeatureManifest
 from imgclf.io import load_array
-from imgclf.models.finetune import finetune_backbone, finetune_model
-from imgclf.models.recipe import Augment
-from imgclf.params import FeaturesParams
+from imgclf.models.finetune import FinetuneParams, finetune_backbone, finetune_model
+from imgclf.models.head import HeadParams
+from imgclf.models.registry import train
+from imgclf.params import FeaturesParams, ModelsParams, Params
+from imgclf.runtime import keras_state
+from imgclf.training.recipe import Augment
 
 # A random-init ResNet50 keeps a signal at 32 px (its residual paths); random MobileNets decay to ~1e-17.
 FEATURES = FeaturesParams(backbone="resnet50", weights="none", alpha=1.0, image_size=32, batch_size=8)
@@ -24,8 +29,8 @@ def cache(tmp_path_factory):
 def test_fine_tune_backbone_is_the_cached_one(cache):
     """Same seed, same manifest: the rebuilt backbone reproduces the cached embeddings."""
     manifest = FeatureManifest.load(cache / "features")
-    keras.utils.set_random_seed(3)
-    backbone = finetune_backbone(manifest, fine_tune_at=160)
+    keras.utils.set_random_seed(99)  # whatever was drawn before: the backbone is a function of its seed
+    backbone = finetune_backbone(manifest, fine_tune_at=160, seed=3)
     identity = keras.Sequential([keras.Input((manifest.embedding_dim,))])
     model = finetune_model(manifest, backbone, identity, 24, Augment(flip=False, translate=0), seed=0)
     images = load_array(cache / "split" / "val_images.npy")
@@ -36,8 +41,7 @@ def test_fine_tune_backbone_is_the_cached_one(cache):
 
 def test_fine_tuning_leaves_batchnorm_statistics_alone_and_trains_from_fine_tune_at(cache, tmp_path):
     manifest = FeatureManifest.load(cache / "features")
-    keras.utils.set_random_seed(0)
-    backbone = finetune_backbone(manifest, fine_tune_at=160)
+    backbone = finetune_backbone(manifest, fine_tune_at=160, seed=0)
     head = keras.Sequential([keras.Input((manifest.embedding_dim,)), keras.layers.Dense(2)])
     model = finetune_model(manifest, backbone, head, 24, Augment(), seed=0)
     bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -66,4 +70,22 @@ def test_fine_tune_at_beyond_the_backbone_names_the_param(cache):
     with pytest.raises(
         ParamsError, match=r"models\.finetune\.fine_tune_at must be below the 176 layers of resnet50; got 999"
     ):
-        finetune_backbone(manifest, fine_tune_at=999)
+        finetune_backbone(manifest, fine_tune_at=999, seed=0)
+
+
+def test_train_finetune_runs_both_phases(cache, tmp_path):
+    recipe = dataclasses.replace(
+        FinetuneParams(),
+        head=dataclasses.replace(HeadParams(), epochs=2, hidden_units=[8]),
+        epochs=1,
+        batch_size=8,
+        fine_tune_at=165,
+    )
+    params = dataclasses.replace(Params(), model="finetune", features=FEATURES, models=ModelsParams(finetune=recipe))
+    with keras_state(3):
+        trained = train(params, cache / "split", cache / "features", tmp_path)
+    summary = trained.summary
+    assert summary["head_phase"]["epochs_run"] == 2 and summary["epochs_run"] == 1
+    assert summary["input"] == "images" and (tmp_path / "model.keras").exists()
+    assert (tmp_path / "live_head" / "metrics.json").exists() and (tmp_path / "live" / "metrics.json").exists()
+    assert set(trained.timing) >= {"seconds", "images_per_second", "head_phase"}  # the timing has one owner

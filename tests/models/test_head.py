@@ -1,6 +1,7 @@
 import numpy as np
 
-from imgclf.models.head import build_head, embedding_stats
+from imgclf.models.head import build_head
+from imgclf.training.trainers import embedding_stats
 
 
 def test_head_parameter_count():

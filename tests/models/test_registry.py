@@ -1,34 +1,39 @@
-"""The model registry: every entry's builder makes a model of its declared input kind, with one logit per class."""
+"""The model registry: every module with a SPEC is a model; each builds a model of its declared input kind,
+with one logit per class, at its SPEC.small size."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
-from imgclf.models.registry import INPUTS, MODELS, BuildContext
-
-SMALL = {  # CPU-sized variants of each registered network, so every builder is exercised
-    "head": {"hidden_units": [8]},
-    "mobilenet_v1": {"alpha": 0.25, "shallow": True},
-    "mobilenet_v2": {"alpha": 0.35},
-    "resnext": {"cardinality": 2, "bottleneck_width": 2},
-}
+from imgclf.constraints import build_section
+from imgclf.models.registry import MODELS
+from imgclf.training.spec import INPUTS, BuildContext
 
 
-def test_every_entry_declares_its_section_its_input_and_how_it_is_trained():
+def small_recipe(name: str):
+    """The model's params section at its SPEC.small size, validated like params.yaml."""
+    spec = MODELS[name]
+    raw = dataclasses.asdict(spec.params())
+    for key, value in spec.small.items():
+        raw[key] = {**raw[key], **value} if isinstance(value, dict) else value
+    return build_section(spec.params, raw, f"models.{name}.", "SPEC.small")
+
+
+def test_every_model_module_is_registered_with_its_section_input_and_way_of_training():
+    assert set(MODELS) == {"linear_probe", "head", "finetune", "mobilenet_v1", "mobilenet_v2", "resnext"}
     for name, spec in MODELS.items():
         assert dataclasses.is_dataclass(spec.params) and spec.inputs in INPUTS, name
-        assert (spec.build is None) == (spec.trainer != "keras"), name  # built and fitted, or trained its own way
-    assert set(SMALL) == {name for name, spec in MODELS.items() if spec.build is not None}
+        assert (spec.build is None) != (spec.train is None), name  # built and fitted, or trained its own way
+        small_recipe(name)  # its small size is a valid recipe
 
 
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", [name for name, spec in MODELS.items() if spec.build is not None])
 def test_each_builder_maps_its_inputs_to_one_logit_per_class(name):
     spec = MODELS[name]
-    recipe = dataclasses.replace(spec.params(), **SMALL[name])
     shape = (12,) if spec.inputs == "embeddings" else (16, 16, 3)
     stats = {"embedding_mean": np.zeros(12), "embedding_variance": np.ones(12)} if spec.inputs == "embeddings" else {}
-    model = spec.build(recipe, BuildContext(shape, num_classes=5, seed=0, **stats))
+    model = spec.build(small_recipe(name), BuildContext(shape, num_classes=5, seed=0, **stats))
     inputs = np.random.default_rng(0).integers(0, 256, (2, *shape)).astype("float32")
     assert tuple(model.input_shape[1:]) == shape
     assert model.predict(inputs, verbose=0).shape == (2, 5)

@@ -20,3 +20,61 @@ def test_evaluate_export_and_predict_score_the_same_model(project, model):
 
 def test_every_registered_model_is_in_the_matrix():
     assert {m for m, _ in EMBEDDING_CASES} | set(IMAGE_MODELS) == set(MODELS)
+
+
+THROWAWAY = '''"""A throwaway model, to show that adding one is this module and its section in params.yaml."""
+
+from dataclasses import dataclass
+
+from imgclf.constraints import Number, param
+from imgclf.training.recipe import ScratchOptimization
+from imgclf.training.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class ThrowawayParams(ScratchOptimization):
+    filters: int = param(8, Number(int, 1))
+
+
+def build(recipe, context):
+    import keras
+
+    from imgclf.models.classifier import image_classifier
+
+    size = context.input_shape[0]
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(recipe.filters, 3, padding="same", activation="relu")(inputs)
+    features = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="throwaway")
+    return image_classifier(features, size, context.num_classes, recipe.augment, 0.0, context.seed)
+
+
+SPEC = ModelSpec(ThrowawayParams, "images", build=build, small={"epochs": 1, "batch_size": 32})
+'''
+
+
+def test_a_model_added_as_one_module_and_its_params_runs_through_train_evaluate_export_and_predict(
+    project, monkeypatch
+):
+    """docs/models.md's promise: a module in models/ and a models.<name> section, no other file edited."""
+    import dataclasses
+    import importlib.util
+
+    import yaml
+
+    from projects import run
+
+    root, pictures = project
+    module = root / "src" / "imgclf" / "models" / "throwaway.py"
+    module.write_text(THROWAWAY)
+    loaded = importlib.util.spec_from_file_location("throwaway", module)
+    source = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(source)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["models"]["throwaway"] = {**dataclasses.asdict(source.ThrowawayParams()), **source.SPEC.small}
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.setenv("PYTHONPATH", str(root / "src"))  # the stages run this copy of the package
+    check_model(root, pictures, "throwaway", "float32")
+    evaluated = yaml.safe_load((root / "metrics" / "eval.json").read_text())
+    assert evaluated["run"]["model"] == "throwaway"
+    edited = run(root, "git", "status", "--porcelain", "--", "src", "stages", "dvc.yaml", "tests").stdout.split("\n")
+    assert [line for line in edited if line] == ["?? src/imgclf/models/throwaway.py"]

@@ -117,7 +117,7 @@ def test_an_unknown_model_name_fails_with_the_list_of_models(project):
     finally:
         run(root, "git", "checkout", "params.yaml")  # a failed `dvc exp run -S` leaves its change behind
     assert result.returncode != 0
-    assert "error: params.yaml: model must be one of 'linear_probe', 'head', " in result.stderr
+    assert "error: params.yaml: model must be one of 'head', 'linear_probe', 'finetune', " in result.stderr
     assert "got 'resnxt'" in result.stderr
 
 

@@ -11,9 +11,9 @@ from imgclf.data.split import split_dataset
 from imgclf.evaluation.inference import predict
 from imgclf.features.featurize import featurize
 from imgclf.io import write_json
+from imgclf.models.registry import train
 from imgclf.params import DataParams, FeaturesParams, ModelsParams, Params
 from imgclf.runtime import keras_state
-from imgclf.training.trainers import train
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def minority_recall(root, model: str, weighting: str, **recipe) -> float:
     params = dataclasses.replace(Params(), model=model, models=dataclasses.replace(ModelsParams(), **{model: section}))
     out = root / f"{model}-{weighting}"
     with keras_state(0):
-        write_json(out / "train.json", train(params, root / "split", root / "features", out))
+        write_json(out / "train.json", train(params, root / "split", root / "features", out).summary)
     labels, logits = predict(out, root / "split", root / "features")
     return float(np.mean(logits.argmax(1)[labels == 1] == 1))  # dog is class 1
 

@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent(
     from imgclf.models.classifier import image_classifier
     from imgclf.models.head import HeadParams, build_head
     from imgclf.models.layers import GroupedConv2D
-    from imgclf.models.recipe import Augment
+    from imgclf.training.recipe import Augment
     from imgclf.models.resnext import build_resnext
     from imgclf.params import TrainParams
     from imgclf.training.batches import Batches

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from imgclf.models.recipe import ScratchOptimization
 from imgclf.training.optim import WarmupSchedule, add_weight_decay, learning_rate, schedule_callbacks
+from imgclf.training.recipe import ScratchOptimization
 
 
 def lr_at(schedule, step):
@@ -35,7 +35,7 @@ def test_plateau_uses_keras_callbacks_and_a_plain_learning_rate():
 
 
 def test_schedule_config_round_trips():
-    """Saved models carry no schedule (models/saving.py); the config still describes it whole, for logs."""
+    """Saved models carry no schedule (training/saving.py); the config still describes it whole, for logs."""
     s = WarmupSchedule(0.1, 5, 50, "step", [20, 40], 0.5)
     again = WarmupSchedule.from_config(s.get_config())
     assert [lr_at(again, k) for k in (0, 25, 45)] == [lr_at(s, k) for k in (0, 25, 45)]

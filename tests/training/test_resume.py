@@ -8,11 +8,11 @@ import pytest
 
 from imgclf.evaluation.reports import history_table
 from imgclf.models.classifier import image_classifier
-from imgclf.models.recipe import Augment
 from imgclf.models.resnext import ResNeXtParams, build_resnext
 from imgclf.params import TrainParams
 from imgclf.training.batches import Batches
 from imgclf.training.fit import fit_classifier
+from imgclf.training.recipe import Augment
 from imgclf.training.resume import Checkpoint, run_key
 
 RECIPE = dataclasses.replace(

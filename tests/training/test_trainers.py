@@ -10,11 +10,11 @@ from imgclf.data.arrays import write_classes, write_subset
 from imgclf.evaluation.inference import predict
 from imgclf.evaluation.reports import history_table
 from imgclf.io import write_json
-from imgclf.models.recipe import Augment
+from imgclf.models.registry import train
 from imgclf.params import ModelsParams, Params
 from imgclf.runtime import keras_state
 from imgclf.training.fit import TrainingError
-from imgclf.training.trainers import train
+from imgclf.training.recipe import Augment
 
 
 def blobs(rng, n_per_class, classes=3, dim=16):
@@ -50,9 +50,9 @@ def run(cache, name, params):
     """As the train stage runs it: seeded, then train.json next to the model."""
     out = cache / name
     with keras_state(params.seed):
-        summary = train(params, cache / "split", cache / "features", out)
-    write_json(out / "train.json", summary)
-    return out, summary
+        trained = train(params, cache / "split", cache / "features", out)
+    write_json(out / "train.json", trained.summary)
+    return out, {**trained.summary, "timing": trained.timing}
 
 
 def test_head_learns_keeps_its_best_epoch_and_logs_to_dvclive(cache):

@@ -114,7 +114,7 @@ class _TarTree(FileTree):
     def __init__(self, path: Path):
         super().__init__(path)
         try:
-            self._tar = tarfile.open(path, "r:*")
+            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115  open for the tree's life, closed by close()
             members = self._tar.getmembers()
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise DataError(f"{path}: not a readable tar archive ({exc})") from None

@@ -7,21 +7,20 @@ unpickled with ``safe_pickle``, so a tampered mirror cannot run code even when
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
 
+from ..errors import DataError
+from ..io import file_digest, save_array
 from .archive import open_tree
 from .arrays import write_classes, write_subset
 from .download import cache_dir, download
 from .duplicates import array_duplicates
-from ..errors import DataError
 from .images import resize_rgb
-from ..io import file_digest, save_array
 from .safe_pickle import load_plain_pickle
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ def fetch_cifar(data: DataParams, out: Path) -> dict:
         write_subset(out, split, images, labels[mode][keep])
         for key, values in zip(spec.label_keys, labels):
             save_array(out / f"{split}_{key}.npy", values[keep])  # every label set is kept
-        counts[split] = int(len(images))
+        counts[split] = len(images)
     write_classes(out, content["names"][mode])
     return {
         "dataset": data.dataset,

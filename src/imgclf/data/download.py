@@ -122,9 +122,12 @@ def _fetch_once(url: str, part: Path, have: int, timeout_s: float) -> bool:
             have = 0
         length = response.headers.get("Content-Length")
         total = have + int(length) if length is not None else None
-        with open(part, "ab" if resumed else "wb") as fh, bar(
-            total, desc=Path(urllib.parse.urlparse(url).path).name, unit="B", unit_scale=True, initial=have
-        ) as progress:
+        with (
+            open(part, "ab" if resumed else "wb") as fh,
+            bar(
+                total, desc=Path(urllib.parse.urlparse(url).path).name, unit="B", unit_scale=True, initial=have
+            ) as progress,
+        ):
             try:
                 while chunk := response.read(CHUNK_BYTES):
                     fh.write(chunk)

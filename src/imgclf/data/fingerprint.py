@@ -8,14 +8,13 @@ times rather than reading every byte.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .archive import is_archive
 from ..errors import DataError
+from .archive import is_archive
 
 if TYPE_CHECKING:
     from ..params import DataParams

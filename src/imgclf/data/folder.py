@@ -9,27 +9,25 @@ images: listed in an error, or skipped and counted with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import DataError, listed
+from ..io import new_array
+from ..progress import bar
 from .archive import open_tree
 from .arrays import write_classes, write_names, write_subset
-from ..errors import DataError
 from .duplicates import content_key, find_duplicates
 from .images import decode_image, image_extensions
 from .parallel import ordered_map
 from .split import stratified_holdout
-from ..io import new_array
-from ..progress import bar
 
 if TYPE_CHECKING:
     from ..params import DataParams
 
-SHOWN_BAD_FILES = 10  # how many bad file names an error message lists
 SPLITS = ("train", "test")
 
 
@@ -126,7 +124,9 @@ class Pools:
             Path(pool.filename).unlink()
 
 
-def decode_all(tree, items: dict[str, list[tuple[str, int]]], size: int, mode: str, out: Path, workers: int | None) -> Pools:
+def decode_all(
+    tree, items: dict[str, list[tuple[str, int]]], size: int, mode: str, out: Path, workers: int | None
+) -> Pools:
     """Decode every file on ``workers`` threads; each result lands in its own slot, so the pools are
     the same for any worker count."""
     pools = Pools(
@@ -192,9 +192,9 @@ def fetch_folder(data: DataParams, seed: int, out: Path, workers: int | None = N
         pools = decode_all(tree, items, data.image_size, data.resize, out, workers)
     bad = pools.bad
     if bad and data.on_bad_image == "error":
-        more = f" and {len(bad) - SHOWN_BAD_FILES} more" if len(bad) > SHOWN_BAD_FILES else ""
-        shown = ", ".join(bad[:SHOWN_BAD_FILES]) + more
-        raise DataError(f"{where}: {len(bad)} unreadable image(s): {shown} (data.on_bad_image: skip leaves them out)")
+        raise DataError(
+            f"{where}: {len(bad)} unreadable image(s): {listed(bad)} (data.on_bad_image: skip leaves them out)"
+        )
     labels = {s: np.array([label for _, label in v], np.int64) for s, v in items.items()}
     left = set(labels["train"][pools.readable["train"]].tolist())
     if len(left) < len(classes):
@@ -207,7 +207,7 @@ def fetch_folder(data: DataParams, seed: int, out: Path, workers: int | None = N
         pool = split if "test" in items else "train"
         write_subset(out, split, pools.images[pool], labels[pool], members[split])
         write_names(out, split, [items[pool][i][0] for i in np.sort(members[split])])  # write_subset's order
-        report[split] = int(len(members[split]))
+        report[split] = len(members[split])
     pools.close()
     write_classes(out, classes)
     report.update(

@@ -77,7 +77,7 @@ def fit(image: Image.Image, size: int, mode: str) -> Image.Image:
         return image.resize((size, size), RESAMPLE)
     if mode == "center_crop":
         return ImageOps.fit(image, (size, size), RESAMPLE)
-    mean = tuple(int(round(v)) for v in np.asarray(image, dtype=np.float64).reshape(-1, 3).mean(0))
+    mean = tuple(round(v) for v in np.asarray(image, dtype=np.float64).reshape(-1, 3).mean(0))
     return ImageOps.pad(image, (size, size), RESAMPLE, color=mean)
 
 
@@ -98,7 +98,7 @@ def _orientation(image: Image.Image) -> tuple[int, bool]:
         return 1, True
     try:
         value = image.getexif().get(ORIENTATION, 1)
-    except DECODE_ERRORS + (KeyError, IndexError, TypeError):
+    except (*DECODE_ERRORS, KeyError, IndexError, TypeError):
         return 1, True
     return (value, False) if isinstance(value, int) and 1 <= value <= 8 else (1, bool(raw))
 

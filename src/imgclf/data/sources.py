@@ -7,15 +7,14 @@ train/test layout. Every source reports exact duplicates (``duplicates``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .arrays import read_classes, read_split, write_subset
-from .duplicates import array_duplicates, leak_warning
-from .split import stratified_holdout
+from ..errors import listed
+from .arrays import read_classes, read_split
+from .duplicates import leak_warning
 
 if TYPE_CHECKING:
     from ..params import DataParams
@@ -50,7 +49,7 @@ def test_coverage(out: Path) -> dict:
     missing = [name for i, name in enumerate(classes) if i not in set(np.unique(test_labels).tolist())]
     if not missing:
         return {"classes_without_test_images": [], "warnings": []}
-    shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    shown = listed(missing)
     return {
         "classes_without_test_images": missing,
         "warnings": [
@@ -58,16 +57,3 @@ def test_coverage(out: Path) -> dict:
             "macro F1 only for classes with test images"
         ],
     }
-
-
-def hold_out_test(
-    out: Path, images: np.ndarray, labels: np.ndarray, data: DataParams, seed: int, names: list[str]
-) -> dict:
-    """Write ``train`` and ``test`` from one labelled pool: a stratified test set held out, then duplicates
-    of test images dropped from train when ``data.duplicates`` says so."""
-    kept, held = stratified_holdout(labels, data.test_fraction, seed, what="test", names=names)
-    duplicates, keep = array_duplicates(images[kept], images[held], data.duplicates)
-    train = kept[keep]
-    write_subset(out, "train", images, labels, train)
-    write_subset(out, "test", images, labels, held)
-    return {"train": int(len(train)), "test": int(len(held)), "test_held_out": data.test_fraction, "duplicates": duplicates}

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..errors import DataError, listed
+from ..io import file_digest, read_json
 from .arrays import (
     images_path,
     labels_path,
@@ -18,8 +20,6 @@ from .arrays import (
     write_names,
     write_subset,
 )
-from ..errors import DataError
-from ..io import file_digest, read_json
 
 
 def limit_per_class(labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
@@ -44,10 +44,9 @@ def stratified_holdout(
     name = (lambda c: repr(names[c])) if names is not None else (lambda c: f"label {c}")
     lonely = [c for c in present if counts[c] < 2]
     if lonely:
-        shown = ", ".join(f"{name(c)} ({counts[c]} image)" for c in lonely[:10])
-        more = f" and {len(lonely) - 10} more" if len(lonely) > 10 else ""
+        shown = listed(f"{name(c)} ({counts[c]} image)" for c in lonely)
         raise DataError(
-            f"cannot hold out a stratified {what} set: class(es) {shown}{more} have a single image; "
+            f"cannot hold out a stratified {what} set: class(es) {shown} have a single image; "
             "each class needs at least 2 (one to keep, one to hold out): add images or remove the class"
         )
     n_held = int(np.ceil(fraction * len(labels)))
@@ -86,7 +85,7 @@ def split_dataset(
     if names is not None:
         write_names(out, "test", [names[i] for i in np.sort(test_index)])
     write_classes(out, classes)
-    return {"train": int(len(kept)), "val": int(len(held)), "test": int(len(test_index)), "classes": len(classes)}
+    return {"train": len(kept), "val": len(held), "test": len(test_index), "classes": len(classes)}
 
 
 def describe_dataset(raw: Path, out: Path, counts: dict) -> dict:

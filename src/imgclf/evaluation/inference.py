@@ -9,7 +9,7 @@ import numpy as np
 from ..data.arrays import read_embeddings, read_split
 from ..errors import DataError
 from ..io import load_array, read_json
-from ..models.saving import load_model
+from ..models.loading import load_model
 from .metrics import softmax
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, listed
 
 # train.json numbers worth a column next to the test metrics.
 TRAIN_FIELDS = ("params", "epochs_run", "best_epoch", "best_val_accuracy", "replicas", "global_batch")
@@ -54,7 +54,7 @@ def check_classes(summary: dict, classes: list[str], train_dir: Path, split_dir:
     if trained is not None and list(trained) != list(classes):
 
         def show(names):
-            return ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+            return listed(names, 5)
 
         raise DataError(
             f"{Path(train_dir) / 'train.json'}: the model was trained on {len(trained)} classes ({show(trained)}) "

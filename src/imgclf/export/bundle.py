@@ -16,12 +16,10 @@ from ..io import read_json, write_json, write_text
 from . import formats, parity
 from .card import model_card, worst_classes
 from .end_to_end import end_to_end_model
-from .runners import FILES, QUANTIZATION, load_runner
+from .runners import FILES, PREPROCESSING, QUANTIZATION, load_runner
 
 if TYPE_CHECKING:
     from ..params import ExportParams, Params
-
-PREPROCESSING = "preprocessing.json"  # what `imgclf predict` needs to prepare a picture as fetch did
 
 
 def calibration_images(split_dir: Path, count: int, seed: int) -> np.ndarray:
@@ -104,7 +102,7 @@ def export_model(
     export = params.export
     images, labels = read_split(split_dir, "test")
     classes = read_classes(split_dir)
-    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]))
+    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), params.seed)
     paths = write_formats(model, out, export, split_dir, params.seed)
     figures, reference = measure(paths, images, labels, export)
     evaluated = evaluated_agreement(paths, reference, split_dir, predictions, export, params.evaluate.tta)

@@ -2,8 +2,7 @@
 
 A model trained on the embedding cache (the probe, the head) gets the featurize
 backbone, with its pixel scaling and resize, in front of it: rebuilt from the
-manifest under the same seed, so it is the very network whose embeddings the
-cache holds. A model of pictures loses its augmentation block, which acts only
+manifest and the seed, so it is the very network whose embeddings the cache holds. A model of pictures loses its augmentation block, which acts only
 in training but would leave random ops in an exported graph; the weights are
 the same objects.
 """
@@ -16,7 +15,7 @@ import keras
 
 from ..features.manifest import FeatureManifest
 from ..io import read_json
-from ..models.saving import load_model
+from ..models.loading import load_model
 
 AUGMENT = "augment"  # the name models.classifier gives the augmentation block
 
@@ -29,8 +28,8 @@ def without_augmentation(model: keras.Model) -> keras.Model:
     return keras.Model(model.get_layer(AUGMENT).output, model.output, name=f"{model.name}_inference")
 
 
-def featurizer_from(manifest: FeatureManifest, input_size: int) -> keras.Model:
-    """The featurize stage's network, rebuilt from its manifest (call under the stage's seed)."""
+def featurizer_from(manifest: FeatureManifest, input_size: int, seed: int) -> keras.Model:
+    """The featurize stage's network, rebuilt from its manifest and seed, in float32 (the test embeddings')."""
     from ..features.backbones import resolve_weights
     from ..features.featurize import build_featurizer
     from ..params import FeaturesParams
@@ -39,17 +38,15 @@ def featurizer_from(manifest: FeatureManifest, input_size: int) -> keras.Model:
         backbone=manifest.backbone, weights=manifest.weights, alpha=manifest.alpha, image_size=manifest.image_size
     )
     weights, _ = resolve_weights(manifest.backbone, manifest.weights, manifest.alpha, manifest.image_size)
-    return build_featurizer(params, (input_size, input_size, 3), weights)
+    return build_featurizer(params, (input_size, input_size, 3), weights, seed)
 
 
-def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int) -> keras.Model:
+def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, seed: int) -> keras.Model:
     """pixels (N, input_size, input_size, 3) uint8 -> probabilities (N, classes) float32."""
     summary = read_json(Path(train_dir) / "train.json")
     inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="images")
     if summary["input"] == "embeddings":
-        # First, before anything else draws from the seeded generators (loading a model initializes
-        # its layers before setting their weights): a random-init backbone must be featurize's own.
-        x = featurizer_from(FeatureManifest.load(features_dir), input_size)(inputs)
+        x = featurizer_from(FeatureManifest.load(features_dir), input_size, seed)(inputs)
         logits = load_model(Path(train_dir) / "model.keras")(x)
     else:
         logits = without_augmentation(load_model(Path(train_dir) / "model.keras"))(keras.ops.cast(inputs, "float32"))

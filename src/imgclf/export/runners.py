@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import DataError
 
+PREPROCESSING = "preprocessing.json"  # next to the model files: how `imgclf predict` prepares a picture
 FORMATS = ("keras", "saved_model", "tflite", "tflite_dynamic", "tflite_int8", "onnx")
 FILES = {  # format -> its name in an export folder
     "keras": "model.keras",
@@ -39,7 +40,7 @@ class Runner:
 
 class KerasRunner(Runner):
     def __init__(self, path: Path):
-        from ..models.saving import load_model
+        from ..models.loading import load_model
 
         self.model = load_model(path)
         self.image_size = int(self.model.input_shape[1])

@@ -68,17 +68,36 @@ def resolve_weights(name: str, weights: str, alpha: float, image_size: int) -> t
     return str(path), path
 
 
-def preprocess_layer(mode: str):
-    """A layer that casts uint8 pixels to float32 and scales them the way ``mode`` expects."""
-    from .preprocessing import ImageNetPreprocess
+def on_pixels(pixels, name: str, image_size: int, backbone):
+    """pixels (uint8 or float, 0..255) -> the ImageNet scaling ``name``'s weights expect -> resized to
+    ``image_size`` -> ``backbone`` in inference mode: the one graph featurize, fine-tuning and export share.
 
-    return ImageNetPreprocess(mode)
-
-
-def build_backbone(name: str, weights: str | None, alpha: float, image_size: int):
-    """The headless backbone with global average pooling, input (image_size, image_size, 3) float."""
+    Calling the backbone with ``training=False`` keeps every BatchNormalization layer
+    on its ImageNet moving statistics: the fix for the collapse of a frozen
+    ResNet50 with a new head (validation accuracy falling from ~50% to ~30%).
+    """
     import keras
 
+    from .preprocessing import ImageNetPreprocess
+
+    x = ImageNetPreprocess(BACKBONES[name].preprocessing, name="imagenet_scale")(pixels)
+    if tuple(pixels.shape[1:3]) != (image_size, image_size):
+        x = keras.layers.Resizing(image_size, image_size, name="resize")(x)
+    return backbone(x, training=False)
+
+
+def build_backbone(name: str, weights: str | None, alpha: float, image_size: int, seed: int):
+    """The headless backbone with global average pooling, input (image_size, image_size, 3) float.
+
+    A random init (``weights`` None) is drawn from ``seed``: keras.applications
+    constructors take no seed, so the global generators are seeded here, right
+    before, and the network is a function of these arguments wherever it is built
+    (featurize, fine-tuning, export), whatever was drawn before.
+    """
+    import keras
+
+    if weights is None:
+        keras.utils.set_random_seed(seed)
     spec = BACKBONES[name]
     kwargs = {"alpha": alpha} if spec.has_alpha else {}
     if problem := alpha_problem(name, "none", alpha):

@@ -20,7 +20,7 @@ from ..hardware import BFLOAT16_FLAGS, cpu_flags, cpu_name, native_bfloat16
 from ..io import file_digest, new_array
 from ..progress import bar
 from ..runtime import raise_if_interrupted
-from .backbones import build_backbone, preprocess_layer, resolve_weights
+from .backbones import build_backbone, on_pixels, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
 from .precision import CHECK_BATCHES, POLICIES, Choice, measure, remembered
@@ -38,22 +38,18 @@ CACHE_DTYPE = np.float32
 
 
 def build_featurizer(
-    features: FeaturesParams, input_shape: tuple[int, int, int], weights_arg: str | None, precision: str = "float32"
+    features: FeaturesParams, input_shape: tuple[int, int, int], weights_arg: str | None, seed: int, precision="float32"
 ):
     """uint8 images (N, H, W, 3) -> embeddings (N, D): scale, resize, frozen backbone, computed in ``precision``."""
     import keras
 
     from ..runtime import dtype_policy
 
-    spec = BACKBONES[features.backbone]
     with dtype_policy(POLICIES[precision]):
         inputs = keras.Input(input_shape, dtype="uint8", name="pixels")
-        x = preprocess_layer(spec.preprocessing)(inputs)
-        if input_shape[:2] != (features.image_size, features.image_size):
-            x = keras.layers.Resizing(features.image_size, features.image_size, name="resize")(x)
-        backbone = build_backbone(features.backbone, weights_arg, features.alpha, features.image_size)
+        backbone = build_backbone(features.backbone, weights_arg, features.alpha, features.image_size, seed)
         backbone.trainable = False
-        outputs = backbone(x, training=False)
+        outputs = on_pixels(inputs, features.backbone, features.image_size, backbone)
         return keras.Model(inputs, outputs, name=f"{features.backbone}_featurizer")
 
 
@@ -62,19 +58,18 @@ def featurizers(
 ) -> tuple[object, object, Choice]:
     """(the float32 featurizer, the one for the training-side embeddings, the precision choice).
 
-    The float32 network is built first, so a random init is the one the seed draws
-    (export and fine-tuning rebuild it the same way); a bfloat16 twin gets its
-    weights. The check pictures are the first training pictures of the whole
+    A random init is the one ``seed`` draws (``backbones.build_backbone``), as in
+    export and fine-tuning; a bfloat16 twin gets the float32 network's weights. The check pictures are the first training pictures of the whole
     split, so every shard measures the same ones.
     """
     import keras
 
-    reference = build_featurizer(features, train.shape[1:], weights_arg)
+    reference = build_featurizer(features, train.shape[1:], weights_arg, seed)
     twins = []
 
     def twin():
         if not twins:
-            twins.append(build_featurizer(features, train.shape[1:], weights_arg, "bfloat16"))
+            twins.append(build_featurizer(features, train.shape[1:], weights_arg, seed, "bfloat16"))
             twins[0].set_weights(reference.get_weights())
         return twins[0]
 

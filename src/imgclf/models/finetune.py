@@ -1,23 +1,28 @@
 """The featurize backbone fine-tuned end to end: the cached backbone, trainable from ``fine_tune_at``, with a head.
 
-Trained in two phases (see ``training.finetune``): the head on the cached
-embeddings first, then the whole network at a low learning rate.
+Trained its own way, in two phases: the head on the cached embeddings first
+(seconds), then the whole network at a lower learning rate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..constraints import POSITIVE, AutoOr, Number, OneOf, param
 from ..errors import ParamsError
+from ..training.recipe import OPTIMIZERS, SCHEDULES, Augment, Optimization
+from ..training.spec import ModelSpec
 from .head import HeadParams
-from .recipe import OPTIMIZERS, SCHEDULES, Augment, Optimization
 
 if TYPE_CHECKING:
     import keras
 
     from ..features.manifest import FeatureManifest
+    from ..params import Params
+    from ..training.spec import Trained
+    from ..training.trainers import Run
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,11 @@ class FinetuneParams(Optimization):
     augment: Augment = field(default_factory=Augment)
 
 
-def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str) -> keras.Model:
+def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str, seed: int) -> keras.Model:
     """The featurize stage's backbone, trainable from layer ``fine_tune_at`` on, BatchNormalization frozen.
 
-    Built from the manifest (backbone, weights, alpha, size), so under the same
-    seed it is the very network whose embeddings the cache holds, random init included.
+    Built from the manifest (backbone, weights, alpha, size) and ``seed``, so it is
+    the very network whose embeddings the cache holds, random init included.
     """
     import keras
 
@@ -45,7 +50,7 @@ def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str) -> ker
     from ..features.catalog import BACKBONES
 
     weights, _ = resolve_weights(manifest.backbone, manifest.weights, manifest.alpha, manifest.image_size)
-    backbone = build_backbone(manifest.backbone, weights, manifest.alpha, manifest.image_size)
+    backbone = build_backbone(manifest.backbone, weights, manifest.alpha, manifest.image_size, seed)
     if fine_tune_at == "auto":
         fine_tune_at = BACKBONES[manifest.backbone].default_fine_tune_at()
     if fine_tune_at >= len(backbone.layers):
@@ -62,22 +67,70 @@ def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str) -> ker
 def finetune_model(
     manifest: FeatureManifest, backbone: keras.Model, head: keras.Model, input_size: int, augment: Augment, seed: int
 ) -> keras.Model:
-    """pixels -> augment -> ImageNet scaling -> resize -> backbone -> head, the backbone in inference mode.
-
-    Calling the backbone with ``training=False`` keeps every BatchNormalization layer
-    on its ImageNet moving statistics, never updated: the fix for the collapse of a
-    frozen ResNet50 with a new head (validation accuracy falling from ~50% to ~30%).
-    """
+    """pixels -> augment -> the featurize graph (scaling, resize, backbone in inference mode) -> head."""
     import keras
 
-    from ..features.preprocessing import ImageNetPreprocess
+    from ..features.backbones import on_pixels
     from .classifier import augmentation
 
     inputs = keras.Input((input_size, input_size, 3), name="pixels")
     augmenter = augmentation(augment, input_size, seed)
     x = augmenter(inputs) if augmenter is not None else inputs
-    x = ImageNetPreprocess(manifest.preprocessing, name="imagenet_scale")(x)
-    if input_size != manifest.image_size:
-        x = keras.layers.Resizing(manifest.image_size, manifest.image_size, name="resize")(x)
-    x = backbone(x, training=False)
+    x = on_pixels(x, manifest.backbone, manifest.image_size, backbone)
     return keras.Model(inputs, head(x), name=f"{manifest.backbone}_finetune")
+
+
+def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> Trained:
+    """Phase 1: the head on the cached embeddings. Phase 2: backbone and head end to end on the pictures."""
+    from ..data.arrays import read_classes, read_split
+    from ..features.manifest import FeatureManifest
+    from ..training.batches import Batches
+    from ..training.fit import fit_classifier
+    from ..training.saving import inference_view, save_model
+    from ..training.spec import Trained
+    from ..training.trainers import checkpoint_phase, fit_built, summary
+    from .head import SPEC as HEAD
+
+    recipe = run.scaled(params.models.finetune)
+    manifest = FeatureManifest.load(features_dir)
+    (images, labels), (val_images, val_labels) = (read_split(split_dir, s) for s in ("train", "val"))
+    classes = len(read_classes(split_dir))
+    head_key, head_recipe = "models.finetune.head", run.scaled(recipe.head)
+    head, head_result, _, _ = fit_built(
+        HEAD,
+        head_recipe,
+        head_key,
+        params,
+        run,
+        split_dir,
+        features_dir,
+        out / "live_head",
+        checkpoint_phase(checkpoints, "head"),
+    )
+    augment = recipe.augment
+    train_batches = Batches(
+        images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha
+    )
+    val_batches = Batches(val_images, val_labels, classes, recipe.batch_size)
+    with run.building():
+        backbone = finetune_backbone(manifest, recipe.fine_tune_at, params.seed)
+        # The head was compiled for phase 1; an uncompiled view keeps its optimizer out of the saved model.
+        model = finetune_model(manifest, backbone, inference_view(head), images.shape[1], augment, params.seed)
+        result = fit_classifier(
+            model,
+            recipe,
+            params.train,
+            train_batches,
+            val_batches,
+            out / "live",
+            "models.finetune",
+            checkpoint_phase(checkpoints, "main"),
+        )
+    save_model(model, out / "model.keras")
+    extra = {**run.record(recipe), "backbone": manifest.backbone, "head_phase": head_result.outcome()}
+    report = summary(model, "finetune", "images", result, len(labels), len(val_labels), **extra)
+    return Trained(report, {**result.timing(), "head_phase": head_result.timing()})
+
+
+SMALL = {"epochs": 1, "batch_size": 32, "head": {"epochs": 3, "hidden_units": [32]}}
+SPEC = ModelSpec(FinetuneParams, "images", train=train, small=SMALL)

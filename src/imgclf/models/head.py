@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..constraints import UNIT_INTERVAL, ListOf, Number, param
-from .recipe import Optimization
+from ..training.recipe import Optimization
+from ..training.spec import ModelSpec
 
 if TYPE_CHECKING:
     import keras
 
-    from .registry import BuildContext
+    from ..training.spec import BuildContext
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,4 @@ def build(recipe: HeadParams, context: BuildContext) -> keras.Model:
     )
 
 
-def embedding_stats(train: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and variance in float64, streamed over a memory map."""
-    total = np.zeros(train.shape[1])
-    squares = np.zeros(train.shape[1])
-    for start in range(0, len(train), chunk):
-        block = np.asarray(train[start : start + chunk], dtype=np.float64)
-        total += block.sum(0)
-        squares += (block**2).sum(0)
-    mean = total / len(train)
-    variance = np.maximum(squares / len(train) - mean**2, 0.0)
-    return mean, np.where(variance > 1e-12, variance, 1.0)
+SPEC = ModelSpec(HeadParams, "embeddings", build=build, small={"hidden_units": [32], "epochs": 5})

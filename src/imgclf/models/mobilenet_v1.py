@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..constraints import POSITIVE, UNIT_INTERVAL, Flag, param
+from ..training.recipe import STRIDES, ScratchOptimization, check_strides
+from ..training.spec import ModelSpec
 from . import BN_MOMENTUM
-from .recipe import STRIDES, ScratchOptimization, check_strides
 
 if TYPE_CHECKING:
     import keras
 
-    from .registry import BuildContext
+    from ..training.spec import BuildContext
 
 # (pointwise filters, stride slot) for the 13 separable blocks; a slot indexes ``strides``.
 # Slot 0 is the stem; slots 1-4 are the four downsampling blocks; None means stride 1.
@@ -79,3 +80,8 @@ def build(recipe: MobileNetV1Params, context: BuildContext) -> keras.Model:
     return image_classifier(
         features, context.input_shape[0], context.num_classes, recipe.augment, recipe.dropout, context.seed
     )
+
+
+SPEC = ModelSpec(
+    MobileNetV1Params, "images", build=build, small={"alpha": 0.25, "shallow": True, "epochs": 1, "batch_size": 32}
+)

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..constraints import POSITIVE, UNIT_INTERVAL, param
+from ..training.recipe import STRIDES, ScratchOptimization, check_strides
+from ..training.spec import ModelSpec
 from . import BN_MOMENTUM
-from .recipe import STRIDES, ScratchOptimization, check_strides
 
 if TYPE_CHECKING:
     import keras
 
-    from .registry import BuildContext
+    from ..training.spec import BuildContext
 
 # (expansion t, output channels c, repeats n, stride slot) as in the paper's Table 2.
 # Slot indexes ``strides`` (slot 0 is the stem); None means stride 1.
@@ -101,3 +102,6 @@ def build(recipe: MobileNetV2Params, context: BuildContext) -> keras.Model:
     return image_classifier(
         features, context.input_shape[0], context.num_classes, recipe.augment, recipe.dropout, context.seed
     )
+
+
+SPEC = ModelSpec(MobileNetV2Params, "images", build=build, small={"alpha": 0.35, "epochs": 1, "batch_size": 32})

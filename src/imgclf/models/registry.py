@@ -1,51 +1,56 @@
-"""One table from model name to its params section, its builder and what it takes as input.
+"""Every model ``train`` can train, found in this package: each module with a ``SPEC`` is one, named by its file.
 
-Adding a model is a module with a frozen params dataclass and a ``build(recipe,
-context)`` returning an uncompiled ``keras.Model`` of logits, one row here and
-its section in params.yaml; the train stage, params validation and dvc.yaml's
-``models.${model}`` pick it up from this table. Two models train in a way of
-their own (scikit-learn's logistic regression, and fine-tuning in two phases);
-their ``trainer`` names it.
+Adding a model is one module here (a frozen params dataclass, and a ``SPEC``
+saying what it takes as input and how it is built or trained) and its
+``models.<name>`` section in params.yaml; params validation, the train stage,
+dvc.yaml's ``models.${model}``, the leaderboard and the tests (which build and
+train every model at its ``SPEC.small`` size) pick it up from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from ..training.spec import ModelSpec
 
-from . import finetune, head, linear_probe, mobilenet_v1, mobilenet_v2, resnext
-
-INPUTS = ("embeddings", "images")
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    """What a builder needs besides its recipe."""
-
-    input_shape: tuple[int, ...]  # (D,) cached embeddings or (H, W, 3) uint8 images
-    num_classes: int
-    seed: int
-    on_gpu: bool = False
-    embedding_mean: np.ndarray | None = None  # standardization of the training embeddings
-    embedding_variance: np.ndarray | None = None
+if TYPE_CHECKING:
+    from ..params import Params
+    from ..training.spec import Trained
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    params: type  # the models.<name> section
-    inputs: str  # one of INPUTS
-    build: Callable[[Any, BuildContext], Any] | None = None  # recipe, context -> keras.Model of logits
-    trainer: str = "keras"  # keras (fit the built model) | linear_probe | finetune
+def declares_spec(path: Path) -> bool:
+    """Whether a module assigns ``SPEC`` at its top level; read, not imported, so the zoo's Keras modules
+    (layers, loading) stay unimported and params validation stays free of Keras' import time."""
+    tree = ast.parse(path.read_text())
+    return any(
+        isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "SPEC" for t in n.targets) for n in tree.body
+    )
 
 
-MODELS: dict[str, ModelSpec] = {
-    "linear_probe": ModelSpec(linear_probe.LinearProbeParams, "embeddings", trainer="linear_probe"),
-    "head": ModelSpec(head.HeadParams, "embeddings", head.build),
-    "finetune": ModelSpec(finetune.FinetuneParams, "images", trainer="finetune"),
-    "mobilenet_v1": ModelSpec(mobilenet_v1.MobileNetV1Params, "images", mobilenet_v1.build),
-    "mobilenet_v2": ModelSpec(mobilenet_v2.MobileNetV2Params, "images", mobilenet_v2.build),
-    "resnext": ModelSpec(resnext.ResNeXtParams, "images", resnext.build),
-}
+def discover() -> dict[str, ModelSpec]:
+    """Module name -> SPEC for every module of this package that declares one; models of embeddings first."""
+    found = {}
+    folder = Path(__file__).parent
+    for module in pkgutil.iter_modules([str(folder)]):
+        if declares_spec(folder / f"{module.name}.py"):
+            spec = importlib.import_module(f"{__package__}.{module.name}").SPEC
+            if not isinstance(spec, ModelSpec):
+                raise TypeError(f"{__package__}.{module.name}.SPEC must be a training.spec.ModelSpec")
+            found[module.name] = spec
+    return dict(sorted(found.items(), key=lambda item: (item[1].inputs != "embeddings", item[0])))
+
+
+MODELS: dict[str, ModelSpec] = discover()
+
+
+def train(
+    params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None = None, policy="float32"
+) -> Trained:
+    """Train ``params.model`` (see ``training.trainers.train_model``)."""
+    from ..training.trainers import train_model
+
+    return train_model(MODELS[params.model], params, split_dir, features_dir, out, checkpoints, policy)

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 from ..constraints import Number, OneOf, param
 from ..errors import ParamsError
+from ..training.recipe import ScratchOptimization
+from ..training.spec import ModelSpec
 from . import BN_MOMENTUM
-from .recipe import ScratchOptimization
 
 if TYPE_CHECKING:
     import keras
 
-    from .registry import BuildContext
+    from ..training.spec import BuildContext
 
 STEM_CHANNELS = 64
 
@@ -109,3 +110,8 @@ def build(recipe: ResNeXtParams, context: BuildContext) -> keras.Model:
         size, recipe.depth, recipe.cardinality, recipe.bottleneck_width, recipe.widen_factor, implementation
     )
     return image_classifier(features, size, context.num_classes, recipe.augment, 0.0, context.seed)
+
+
+SPEC = ModelSpec(
+    ResNeXtParams, "images", build=build, small={"cardinality": 2, "bottleneck_width": 2, "epochs": 1, "batch_size": 32}
+)

@@ -24,9 +24,9 @@ from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 from .resume import Checkpoint, EpochCheckpointer
 
 if TYPE_CHECKING:
-    from ..models.recipe import Optimization
     from ..params import TrainParams
     from .batches import Batches
+    from .recipe import Optimization
 
 
 class TrainingError(PipelineError):

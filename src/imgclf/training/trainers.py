@@ -1,13 +1,17 @@
-"""The train stage's library side: ``train`` looks ``model`` up in the registry and trains it.
+"""Training a model whatever it is: ``train_model`` runs a ``ModelSpec``'s own trainer, or builds and fits it.
 
 Every trainer writes ``model.keras`` (the model's inputs in, logits out) into
-its output folder and returns the summary that becomes train.json. Seed and
-dtype policy come from the caller (``runtime.keras_state``); placement and the
-recipe's scaling to the device count are set up once here, in ``prepare``.
+its output folder and returns a ``Trained``: train.json's content and the
+timing. The seed is the caller's (``runtime.keras_state``); the dtype policy
+is an argument, carried by the ``Run`` and applied where models are built;
+placement and the recipe's scaling to the device count are set up once, in ``prepare``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,12 +21,12 @@ import numpy as np
 
 from ..data.arrays import read_classes, read_embeddings, read_split, read_views
 from ..hardware import accelerators
-from ..models.head import embedding_stats
-from ..models.registry import MODELS, BuildContext, ModelSpec
-from ..models.saving import save_model
+from ..runtime import dtype_policy
 from .batches import Batches, balanced_weights
 from .distribution import Placement, placement, scaled
 from .fit import FitResult, fit_classifier
+from .saving import save_model
+from .spec import BuildContext, ModelSpec, Trained
 
 if TYPE_CHECKING:
     from ..params import Params
@@ -40,11 +44,17 @@ class Run:
     """How one training run is placed and computed; the same for every trainer."""
 
     placement: Placement
-    policy: str
+    policy: str  # Keras dtype policy the models are built under
 
     def scaled(self, recipe):
         """The recipe for this run's devices: per-device batch, learning rate times the device count."""
         return scaled(recipe, self.placement.replicas)
+
+    @contextlib.contextmanager
+    def building(self) -> Iterator[None]:
+        """Where models are built and fitted: under the run's dtype policy, in the strategy scope (devices)."""
+        with dtype_policy(self.policy), self.placement.scope():
+            yield
 
     def record(self, recipe) -> dict:
         place = self.placement
@@ -56,8 +66,8 @@ class Run:
         }
 
 
-def prepare(params: Params) -> Run:
-    return Run(placement(params.train.distribution), keras.config.dtype_policy().name)
+def prepare(params: Params, policy: str) -> Run:
+    return Run(placement(params.train.distribution), policy)
 
 
 def trainable_count(model: keras.Model) -> int:
@@ -65,7 +75,7 @@ def trainable_count(model: keras.Model) -> int:
 
 
 def summary(model: keras.Model, name: str, kind: str, result: FitResult, n_train: int, n_val: int, **extra) -> dict:
-    """train.json's content, plus a ``timing`` entry the stage writes elsewhere (see ``FitResult.timing``)."""
+    """train.json's content: what the run reached and on what (``FitResult.timing`` is kept apart)."""
     return {
         "model": name,
         "input": kind,
@@ -75,7 +85,6 @@ def summary(model: keras.Model, name: str, kind: str, result: FitResult, n_train
         "val_images": n_val,
         **result.outcome(),
         **extra,
-        "timing": result.timing(),
     }
 
 
@@ -84,6 +93,19 @@ def read_inputs(kind: str, split_dir: Path, features_dir: Path, split: str) -> t
     if kind == "embeddings":
         return read_embeddings(features_dir, split_dir, split)
     return read_split(split_dir, split)
+
+
+def embedding_stats(train: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and variance in float64, streamed over a memory map (a head's standardization)."""
+    total = np.zeros(train.shape[1])
+    squares = np.zeros(train.shape[1])
+    for start in range(0, len(train), chunk):
+        block = np.asarray(train[start : start + chunk], dtype=np.float64)
+        total += block.sum(0)
+        squares += (block**2).sum(0)
+    mean = total / len(train)
+    variance = np.maximum(squares / len(train) - mean**2, 0.0)
+    return mean, np.where(variance > 1e-12, variance, 1.0)
 
 
 def checkpoint_phase(checkpoints: Path | None, name: str) -> Path | None:
@@ -95,6 +117,7 @@ def fit_built(
     recipe,
     key: str,
     params: Params,
+    run: Run,
     split_dir: Path,
     features_dir: Path,
     live_dir: Path,
@@ -108,44 +131,50 @@ def fit_built(
         dict(zip(("embedding_mean", "embedding_variance"), embedding_stats(x))) if spec.inputs == "embeddings" else {}
     )
     context = BuildContext(tuple(x.shape[1:]), classes, params.seed, on_gpu=bool(accelerators()), **stats)
-    model = spec.build(recipe, context)
     augment = getattr(recipe, "augment", None)
     mixing = (augment.mixup_alpha, augment.cutmix_alpha) if augment else (0.0, 0.0)
     views = read_views(features_dir, x.shape) if spec.inputs == "embeddings" else None
     weights = balanced_weights(y, classes) if recipe.class_weight == "balanced" else None
     train = Batches(x, y, classes, recipe.batch_size, params.seed, *mixing, views=views, class_weights=weights)
     val = Batches(x_val, y_val, classes, recipe.batch_size)
-    result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint)
+    with run.building():
+        model = spec.build(recipe, context)
+        result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint)
     return model, result, len(y), len(y_val)
 
 
 def train_keras(
-    params: Params, run: Run, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None
-) -> dict:
-    """The models the registry can build: built for the data, fitted with ``fit_classifier``."""
-    spec = MODELS[params.model]
+    spec: ModelSpec, params: Params, run: Run, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None
+) -> Trained:
+    """A model the spec can build: built for the data, fitted with ``fit_classifier``."""
     recipe = run.scaled(params.recipe)
-    with run.placement.scope():
-        model, result, n_train, n_val = fit_built(
-            spec,
-            recipe,
-            f"models.{params.model}",
-            params,
-            split_dir,
-            features_dir,
-            out / "live",
-            checkpoint_phase(checkpoints, "main"),
-        )
-    save_model(model, out / "model.keras")
-    return summary(model, params.model, spec.inputs, result, n_train, n_val, **run.record(recipe))
-
-
-def train(params: Params, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None = None) -> dict:
-    """Train ``params.model``; with ``checkpoints``, resume from and save epoch checkpoints there."""
-    from .finetune import train_finetune
-    from .probe import train_linear_probe
-
-    trainers = {"keras": train_keras, "linear_probe": train_linear_probe, "finetune": train_finetune}
-    return trainers[MODELS[params.model].trainer](
-        params, prepare(params), Path(split_dir), Path(features_dir), Path(out), checkpoints
+    model, result, n_train, n_val = fit_built(
+        spec,
+        recipe,
+        f"models.{params.model}",
+        params,
+        run,
+        split_dir,
+        features_dir,
+        out / "live",
+        checkpoint_phase(checkpoints, "main"),
     )
+    save_model(model, out / "model.keras")
+    return Trained(
+        summary(model, params.model, spec.inputs, result, n_train, n_val, **run.record(recipe)), result.timing()
+    )
+
+
+def train_model(
+    spec: ModelSpec,
+    params: Params,
+    split_dir: Path,
+    features_dir: Path,
+    out: Path,
+    checkpoints: Path | None = None,
+    policy: str = "float32",
+) -> Trained:
+    """Train ``params.model`` as ``spec`` says, under dtype ``policy``; with ``checkpoints``, resume from and
+    save epoch checkpoints there."""
+    trainer = spec.train or functools.partial(train_keras, spec)
+    return trainer(params, prepare(params, policy), Path(split_dir), Path(features_dir), Path(out), checkpoints)

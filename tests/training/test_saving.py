@@ -1,4 +1,4 @@
-"""Saved models are for inference and load anywhere (models/saving.py)."""
+"""Saved models are for inference (training/saving.py) and load anywhere (models/loading.py)."""
 
 import json
 import subprocess
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from imgclf.errors import DataError
-from imgclf.models.saving import inference_view, load_model, save_model
+from imgclf.models.loading import load_model
 from imgclf.training.optim import WarmupSchedule
+from imgclf.training.saving import inference_view, save_model
 
 
 def compile_configs(path) -> list:
@@ -52,7 +53,7 @@ def test_a_nested_compiled_model_saves_without_its_optimizer_and_loads_in_a_fres
     assert compile_configs(tmp_path / "model.keras") == []
     # A fresh process that never imported the training code: what evaluate, export and predict are.
     code = (
-        "import sys, numpy as np; from imgclf.models.saving import load_model; "
+        "import sys, numpy as np; from imgclf.models.loading import load_model; "
         "m = load_model(sys.argv[1]); print(m.predict(np.ones((2, 4)), verbose=0).shape)"
     )
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.keras")], capture_output=True, text=True)

@@ -2,7 +2,7 @@
 
     imgclf leaderboard                       # the workspace, HEAD and its experiments
     imgclf leaderboard --rev main --rev v1   # chosen commits and their experiments
-    imgclf leaderboard --all-commits         # (python -m imgclf.leaderboard works too)
+    imgclf leaderboard --all-commits         # (python -m imgclf leaderboard works too)
     imgclf leaderboard --by-run              # one row per run instead of per group of seeds
 
 Runs that differ only in ``seed`` are one group: mean ± std and n of top-1,

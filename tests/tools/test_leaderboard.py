@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from imgclf.evaluation.leaderboard import build, grouped, markdown, ranked, runs
-from imgclf.evaluation.runs import _cli_rows, run_record
+from imgclf.tools.leaderboard import build, grouped, markdown, ranked, runs
+from imgclf.tools.runs import _cli_rows, run_record
 
 
 def row(name, top1, seed=0, dataset="cifar10", path="", lr=0.001, test_set="aaaa", test_images=100, model="head"):

@@ -15,9 +15,9 @@ from fakes import tar_of
 from imgclf.data.arrays import read_split
 from imgclf.data.sources import fetch
 from imgclf.errors import DataError
-from imgclf.export.predict import Bundle, classify, load_bundle, run
 from imgclf.io import write_json
 from imgclf.params import DataParams
+from imgclf.tools.predict import Bundle, classify, load_bundle, run
 
 SIZE = 16
 CLASSES = ["cat", "dog", "eel"]
@@ -188,7 +188,7 @@ def test_a_corrupt_model_file_is_one_line_naming_it(tmp_path, export_folder, nam
 
 
 def test_an_unwritable_out_fails_before_any_picture_is_classified(tmp_path, export_folder, monkeypatch):
-    from imgclf.export import predict
+    from imgclf.tools import predict
 
     monkeypatch.setattr(predict, "classify", lambda *a: pytest.fail("classified before checking --out"))
     (tmp_path / "README.md").write_text("a file")

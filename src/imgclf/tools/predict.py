@@ -26,13 +26,10 @@ import pandas as pd
 from ..data.archive import is_archive, open_tree
 from ..data.images import decode_image, image_extensions
 from ..data.parallel import ordered_map
-from ..errors import DataError
+from ..errors import DataError, listed
+from ..export.runners import FILES, PREPROCESSING, Runner, load_runner
 from ..io import check_writable, read_json, write_json, write_table, writers
 from ..progress import bar
-from .runners import FILES, Runner, load_runner
-
-PREPROCESSING = "preprocessing.json"
-SHOWN_BAD = 10
 
 
 @dataclass
@@ -198,8 +195,7 @@ def run(args: argparse.Namespace) -> None:
         bundle = load_bundle(model)
         done, bad = classify(bundle, args.paths, args.batch_size, None)
     if bad and args.on_bad_image == "error":
-        shown = ", ".join(bad[:SHOWN_BAD]) + (f" and {len(bad) - SHOWN_BAD} more" if len(bad) > SHOWN_BAD else "")
-        raise DataError(f"{len(bad)} unreadable picture(s): {shown} (--on-bad-image skip leaves them out)")
+        raise DataError(f"{len(bad)} unreadable picture(s): {listed(bad)} (--on-bad-image skip leaves them out)")
     names = [name for name, _ in done]
     probs = np.stack([p for _, p in done]) if done else np.zeros((0, len(bundle.classes)))
     write_rows(top_k_rows(names, probs, bundle.classes, min(args.top_k, len(bundle.classes))), args.out)

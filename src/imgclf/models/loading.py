@@ -1,11 +1,9 @@
-"""Saving and loading trained models: the one place that knows the project's custom Keras objects.
+"""Loading trained models: the one place that knows every custom Keras object of the zoo.
 
 Every loader of a ``.keras`` file (evaluate, export, ``imgclf predict``) goes
 through ``load_model``, which imports each registered custom layer first, so a
-model loads in a process that never built one. A saved model is for inference:
-it carries no optimizer or compile configuration (a training-only object such
-as the warmup schedule would otherwise have to be importable wherever the
-model is loaded).
+model loads in a process that never built one. Saved models carry no optimizer
+or compile configuration (``training.saving``), so nothing of training is needed here.
 """
 
 from __future__ import annotations
@@ -17,30 +15,11 @@ import keras
 
 from ..errors import DataError
 from ..features.preprocessing import ImageNetPreprocess
-from ..io import atomic_file, normalize_keras_archive
 from .layers import GroupedConv2D
 
 # Every class the project registers with keras.saving.register_keras_serializable; tests/test_layout.py
 # checks that none is missing.
 CUSTOM_OBJECTS = (ImageNetPreprocess, GroupedConv2D)
-
-
-def inference_view(model: keras.Model) -> keras.Model:
-    """The same layers and weights as an uncompiled functional model (single tensors, not lists of one)."""
-    return keras.Model(model.input, model.output, name=model.name)
-
-
-def save_model(model: keras.Model, path: Path) -> None:
-    """The architecture and weights, for inference, byte-reproducible so the same weights give the same DVC hash.
-
-    An uncompiled view saves no optimizer state (half the file for Adam); the epoch
-    checkpoints keep that instead. A model nested inside ``model`` must be an
-    uncompiled view too (``inference_view``): Keras saves a nested model's compile
-    configuration with it.
-    """
-    with atomic_file(path) as tmp:
-        inference_view(model).save(tmp)
-        normalize_keras_archive(tmp)
 
 
 def load_model(path: str | Path) -> keras.Model:

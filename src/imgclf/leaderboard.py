@@ -1,8 +1,0 @@
-"""``python -m imgclf.leaderboard`` keeps working: the same as ``imgclf leaderboard``."""
-
-import sys
-
-from .cli import main
-
-if __name__ == "__main__":
-    main(["leaderboard", *sys.argv[1:]])
