@@ -62,19 +62,11 @@ def gallery_figure(
     return fig, len(picked)
 
 
-def draw_gallery(
-    path: Path,
-    images: np.ndarray,
-    probs: np.ndarray,
-    labels: np.ndarray,
-    classes: list[str],
-    count: int,
-    names: list[str] | None = None,
-) -> int:
-    """Save ``gallery_figure`` as a PNG at ``path``; return how many mistakes it shows."""
+def draw_gallery(path: Path, *figure_args, **figure_kwargs) -> int:
+    """Save ``gallery_figure(*figure_args, **figure_kwargs)`` as a PNG at ``path``; return how many mistakes it shows."""
     import matplotlib.pyplot as plt
 
-    fig, shown = gallery_figure(images, probs, labels, classes, count, names)
+    fig, shown = gallery_figure(*figure_args, **figure_kwargs)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return shown
