@@ -42,14 +42,14 @@ def write_formats(model, out: Path, export: ExportParams, split_dir: Path, seed:
         formats.write_saved_model(model, saved)
         if "saved_model" in wanted:
             paths["saved_model"] = saved
-        for name in ("tflite", "tflite_dynamic", "tflite_int8", "onnx"):
+        for name in ("tflite", "tflite_float16", "tflite_dynamic", "tflite_int8", "onnx"):
             if name not in wanted:
                 continue
             paths[name] = out / FILES[name]
             if name == "tflite":
                 formats.write_tflite(saved, paths[name])
-            elif name == "tflite_dynamic":
-                formats.write_tflite_dynamic(saved, paths[name])
+            elif name in ("tflite_float16", "tflite_dynamic"):
+                formats.write_tflite_weights(saved, paths[name], "float16" if name == "tflite_float16" else "int8")
             elif name == "tflite_int8":
                 calibration = calibration_images(split_dir, export.calibration_images, seed)
                 formats.write_tflite_int8(saved, paths[name], calibration)

@@ -14,16 +14,18 @@ import numpy as np
 from ..errors import DataError
 
 PREPROCESSING = "preprocessing.json"  # next to the model files: how `imgclf predict` prepares a picture
-FORMATS = ("keras", "saved_model", "tflite", "tflite_dynamic", "tflite_int8", "onnx")
+FORMATS = ("keras", "saved_model", "tflite", "tflite_float16", "tflite_dynamic", "tflite_int8", "onnx")
 FILES = {  # format -> its name in an export folder
     "keras": "model.keras",
     "saved_model": "saved_model",
     "tflite": "model.tflite",
+    "tflite_float16": "model_float16.tflite",
     "tflite_dynamic": "model_dynamic.tflite",
     "tflite_int8": "model_int8.tflite",
     "onnx": "model.onnx",
 }
 QUANTIZATION = {  # what each format computes in, for metrics/export.json and the model card
+    "tflite_float16": "float16 weights, float32 activations",
     "tflite_dynamic": "dynamic range: int8 weights, float32 activations",
     "tflite_int8": "full integer: int8 weights and activations, calibrated on training pictures",
 }
