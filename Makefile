@@ -1,13 +1,14 @@
 # make run   - create .venv, install the pinned dependencies, run the pipeline (dvc repro)
 # make test  - lint and format check (ruff), then the whole test suite (what CI runs)
 # make bench - the benchmark suite (timings; minutes)
+# make cluster-demo - two local processes train one model through the train stage (JAX), compared with one
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run lint test bench clean
+.PHONY: install run lint test bench cluster-demo clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +29,9 @@ lint: install
 # Two workers, one test file each at a time: the end-to-end files run side by side.
 test: lint
 	python -m pytest -n 2 --dist loadfile
+
+cluster-demo: install
+	imgclf cluster-demo
 
 bench: install
 	python -m benchmarks.run --out bench-results/bench.json

@@ -1,9 +1,11 @@
 """train: the model named by `model`, with its recipe from models.<model>.
 
-Every epoch is checkpointed under --checkpoints, in a folder keyed by the params,
-data and code of the run; rerunning after an interruption continues from there.
+Every epoch is checkpointed under --checkpoints, in a folder keyed by the params, data and code of the run;
+rerunning after an interruption continues from there. Of several processes (docs/distribution.md), 0 writes.
 """
 
+import sys
+import tempfile
 from pathlib import Path
 
 from imgclf.data.arrays import read_classes
@@ -16,31 +18,32 @@ def main() -> None:
     args = paths(__doc__, "split", "features", "checkpoints", "out", "timing")
     params = load_params()
     from imgclf.runtime import keras_state, start_keras
+    from imgclf.training.cluster import join
 
+    cluster, supervised = join(params.train, sys.argv)  # before Keras: JAX must join before its first array
+    if supervised is not None:
+        sys.exit(supervised)
+    writer = cluster is None or cluster.index == 0  # the others train along and write nothing DVC tracks
     start_keras(params.train.backend)  # after validation: importing Keras takes seconds
     from imgclf.hardware import run_info
     from imgclf.models.registry import train
     from imgclf.training.resume import run_key
     from imgclf.training.trainers import precision_policy
 
-    config = {
-        "seed": params.seed,
-        "model": params.model,
-        "train": to_dict(params.train),
-        "recipe": to_dict(params.recipe),
-    }
+    recipe = to_dict(params.recipe)
+    config = {"seed": params.seed, "model": params.model, "train": to_dict(params.train), "recipe": recipe}
     checkpoints = Path(args.checkpoints) / run_key(config, Path(args.split), Path(args.features))
+    out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")
     policy = precision_policy(params.train.mixed_precision)
-    with stage_output(args.out, params) as tmp, keras_state(params.seed):
+    with stage_output(out, params) as tmp, keras_state(params.seed):
         trained = train(params, Path(args.split), Path(args.features), tmp, checkpoints, policy)
-        record = {**trained.summary, "classes": read_classes(args.split), "recipe": config["recipe"], "run": run_info()}
+        record = {**trained.summary, "classes": read_classes(args.split), "recipe": recipe, "run": run_info()}
         write_json(tmp / "train.json", record)
-    write_json(args.timing, trained.timing)  # kept out of the hashed output: evaluate reruns only for a new model
-    remove_tree(checkpoints)
-    summary = trained.summary
-    print(
-        f"train: {params.model}: best val accuracy {summary['best_val_accuracy']:.4f} at epoch {summary['best_epoch']}"
-    )
+    best = f"best val accuracy {trained.summary['best_val_accuracy']:.4f} at epoch {trained.summary['best_epoch']}"
+    print(f"train{'' if writer else f' (process {cluster.index} of {cluster.processes})'}: {params.model}: {best}")
+    if writer:
+        write_json(args.timing, trained.timing)  # kept out of the hashed output: evaluate reruns only for a new model
+    remove_tree(checkpoints if writer else out)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 COMMANDS = {
     "predict": ("imgclf.tools.predict", "classify pictures, folders and archives with an exported model"),
     "leaderboard": ("imgclf.tools.leaderboard", "rank experiments and commits by test top-1"),
+    "cluster-demo": ("imgclf.tools.cluster_demo", "train one model with two local processes and compare with one"),
 }
 
 

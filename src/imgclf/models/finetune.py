@@ -125,6 +125,7 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
             out / "live",
             "models.finetune",
             checkpoint_phase(checkpoints, "main"),
+            process=run.process,
         )
     save_model(model, out / "model.keras")
     extra = {**run.record(recipe), "backbone": manifest.backbone, "head_phase": head_result.outcome()}

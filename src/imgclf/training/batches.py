@@ -127,3 +127,34 @@ class Batches(keras.utils.PyDataset):
             self.epoch = epoch
             self.order = self._order()
             self.version = self._versions()
+
+
+class ProcessRows(keras.utils.PyDataset):
+    """This process's rows of every global batch of ``batches``, when several processes train one model.
+
+    Rows are contiguous, process 0's first, so the global batch Keras assembles
+    from the processes' parts is the batch a single process would have had.
+    Every process must give the same number of rows, so a last batch that does
+    not divide evenly is trimmed to a multiple of the process count.
+    """
+
+    def __init__(self, batches: Batches, process: int, processes: int):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.batches, self.process, self.processes = batches, process, processes
+
+    @property
+    def num_images(self) -> int:
+        return self.batches.num_images
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        parts = self.batches[index]
+        share = len(parts[0]) // self.processes
+        if share == 0:
+            raise ValueError(f"batch {index} has {len(parts[0])} rows for {self.processes} processes")
+        return tuple(part[self.process * share : (self.process + 1) * share] for part in parts)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.batches.set_epoch(epoch)

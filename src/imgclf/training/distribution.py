@@ -31,6 +31,8 @@ class Placement:
     replicas: int
     engine: str  # what runs the replicas, for train.json
     strategy: object = None  # a tf.distribute strategy, whose scope models must be built in
+    process: int = 0  # this process among ``processes`` (training.cluster): 0 writes the outputs
+    processes: int = 1
 
     def scope(self) -> contextlib.AbstractContextManager:
         """A fresh context to build and compile models in (a strategy scope cannot be re-entered)."""
@@ -59,6 +61,10 @@ def _jax(mode: str) -> Placement:
     import jax
 
     devices = jax.devices()
+    if jax.process_count() > 1:  # joined a cluster (training.cluster.start): every process feeds its own rows
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False))
+        engine = f"keras.distribution.DataParallel over {len(devices)} devices in {jax.process_count()} processes"
+        return Placement(len(devices), engine, process=jax.process_index(), processes=jax.process_count())
     if mode == "none" or len(devices) < 2:
         return Placement(1, "single device")
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
@@ -66,7 +72,8 @@ def _jax(mode: str) -> Placement:
 
 
 def placement(mode: str) -> Placement:
-    """``auto``: data-parallel when there are several GPUs (or a TF_CONFIG cluster); ``none``; ``data_parallel``."""
+    """``auto``: data-parallel over several GPUs, or over the processes of a cluster the stage joined (JAX);
+    ``none``; ``data_parallel``; ``multi_process`` (joined by the stage, see ``training.cluster``)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _tensorflow(mode)

@@ -19,9 +19,10 @@ from .. import progress
 from ..errors import PipelineError
 from ..io import copy_tree
 from ..runtime import raise_if_interrupted
+from .batches import ProcessRows
 from .live import LiveLogger, open_live
 from .optim import add_weight_decay, make_optimizer, schedule_callbacks
-from .resume import Checkpoint, EpochCheckpointer
+from .resume import Checkpoint, EpochCheckpointer, open_checkpoint
 
 if TYPE_CHECKING:
     from ..params import TrainParams
@@ -192,6 +193,23 @@ def result_of(history: dict, seconds: float, timer: EpochTimer, num_images: int,
     )
 
 
+def callback_chain(train, recipe, live, live_dir: Path, checkpoint, start: StartPoint, extra: tuple):
+    """(callbacks in order, the epoch timer, the best-epoch keeper, the checkpointer or None)."""
+    timer = EpochTimer()
+    best = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", mode="max", patience=recipe.patience or recipe.epochs, restore_best_weights=True
+    )
+    steering = schedule_callbacks(recipe)
+    chain = [StopOnInterrupt(), EpochOrder(train), keras.callbacks.TerminateOnNaN(), timer, best, *steering]
+    chain += [LiveLogger(live), *extra]
+    checkpointer = None
+    if checkpoint is not None:  # last: it saves what the others have done with the epoch
+        named = {"timer": timer, "best": best, **{f"schedule_{i}": cb for i, cb in enumerate(steering)}}
+        checkpointer = EpochCheckpointer(checkpoint, named, best, live_dir, start.history, start.seconds)
+        chain.append(checkpointer)
+    return chain, timer, best, checkpointer
+
+
 def fit_classifier(
     model: keras.Model,
     recipe: Optimization,
@@ -202,6 +220,7 @@ def fit_classifier(
     key: str,
     checkpoint_dir: Path | None = None,
     callbacks: tuple = (),
+    process: tuple[int, int] = (0, 1),
 ) -> FitResult:
     """Compile ``model`` from its recipe, fit it on ``train`` batches, keep its best validation epoch.
 
@@ -210,10 +229,15 @@ def fit_classifier(
     accuracy are restored at the end. ``key`` names the recipe in messages. With
     ``checkpoint_dir``, every epoch is checkpointed there and a later call with
     the same folder continues after the last saved epoch (see ``resume``).
+    ``process`` (index, count): one of several processes training the model
+    together (``training.cluster``): each feeds its rows of every batch, and
+    process 0 keeps the checkpoints.
     """
     recipe = fitted_warmup(recipe, key)
+    if process[1] > 1:
+        train, val = (ProcessRows(batches, *process) for batches in (train, val))
     trainer = compile_for(model, recipe, runtime, len(train))
-    checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
+    checkpoint = open_checkpoint(checkpoint_dir, process)
     if checkpoint and checkpoint.state and checkpoint.state.get("finished"):
         checkpoint.restore(trainer)  # the saved variables are the best epoch's
         copy_tree(checkpoint.live, live_dir)
@@ -221,18 +245,7 @@ def fit_classifier(
     start = resume_point(checkpoint, trainer, live_dir, recipe.epochs, key)
     live = open_live(live_dir, resume=start.resumed)
     live.step = start.epoch if start.resumed else 0  # dvclive's own resume miscounts after a single step
-    timer = EpochTimer()
-    best = keras.callbacks.EarlyStopping(
-        monitor="val_accuracy", mode="max", patience=recipe.patience or recipe.epochs, restore_best_weights=True
-    )
-    steering = schedule_callbacks(recipe)
-    chain = [StopOnInterrupt(), EpochOrder(train), keras.callbacks.TerminateOnNaN(), timer, best, *steering]
-    chain += [LiveLogger(live), *callbacks]
-    checkpointer = None
-    if checkpoint is not None:  # last: it saves what the others have done with the epoch
-        named = {"timer": timer, "best": best, **{f"schedule_{i}": cb for i, cb in enumerate(steering)}}
-        checkpointer = EpochCheckpointer(checkpoint, named, best, live_dir, start.history, start.seconds)
-        chain.append(checkpointer)
+    chain, timer, best, checkpointer = callback_chain(train, recipe, live, live_dir, checkpoint, start, callbacks)
     clock = time.perf_counter()
     fitted = trainer.fit(
         train,

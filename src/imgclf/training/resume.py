@@ -103,7 +103,7 @@ class Checkpoint:
         for variable, value in zip(optimizer.variables, load_arrays(self.current / "optimizer.npz")):
             variable.assign(value)
 
-    def best_weights(self) -> list[np.ndarray] | None:
+    def best_weights(self, model: keras.Model) -> list[np.ndarray] | None:
         path = self.current / "best.npz"
         return load_arrays(path) if path.exists() else None
 
@@ -145,7 +145,7 @@ class EpochCheckpointer(keras.callbacks.Callback):
         if self.checkpoint.state:  # the callbacks' own on_train_begin has just reset them
             for name, state in self.checkpoint.state["callbacks"].items():
                 restore_callback(self.callbacks[name], state)
-            self.best.best_weights = self.checkpoint.best_weights()
+            self.best.best_weights = self.checkpoint.best_weights(self.model)
 
     def elapsed(self) -> float:
         return self.seconds + time.perf_counter() - self._clock
@@ -156,3 +156,64 @@ class EpochCheckpointer(keras.callbacks.Callback):
         states = {name: callback_state(cb) for name, cb in self.callbacks.items()}
         state = {"epoch": epoch + 1, "seconds": self.elapsed(), "history": self.history, "callbacks": states}
         self.checkpoint.save(self.model, self.best, self.live_dir, state)
+
+
+def _broadcast(values, from_here: bool):
+    """``values`` (a list of arrays) as process 0 has them, on every process (a collective step)."""
+    from jax.experimental import multihost_utils
+
+    return [np.asarray(v) for v in multihost_utils.broadcast_one_to_all(values, is_source=from_here)]
+
+
+def _broadcast_json(obj, from_here: bool):
+    data = np.frombuffer(json.dumps(obj).encode(), np.uint8) if from_here else np.zeros(0, np.uint8)
+    (size,) = _broadcast([np.array([len(data)], np.int64)], from_here)
+    (data,) = _broadcast([np.resize(data, int(size[0])) if from_here else np.zeros(int(size[0]), np.uint8)], from_here)
+    return json.loads(data.tobytes().decode())
+
+
+class SharedCheckpoint(Checkpoint):
+    """The checkpoint of a fit that several processes run together (training.cluster).
+
+    Process 0 reads and writes it; the others get its state and variables by
+    broadcast, so every process resumes the same epoch with the same weights,
+    wherever the others' disks are. Restoring is a collective step: every
+    process must call it.
+    """
+
+    def __init__(self, folder: Path, process: int):
+        self.writer = process == 0
+        super().__init__(folder if self.writer else Path(folder) / ".not-process-0")
+        self.state = _broadcast_json(self.state, self.writer)
+
+    def restore(self, model: keras.Model) -> None:
+        optimizer = model.optimizer
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        for variables, name in ((model.variables, "model.npz"), (optimizer.variables, "optimizer.npz")):
+            local = load_arrays(self.current / name) if self.writer else _values(variables)
+            for variable, value in zip(variables, _broadcast(local, self.writer)):
+                variable.assign(value)
+
+    @property
+    def live(self) -> Path:
+        return super().live if self.writer else self.folder / "live"  # absent: nothing to copy
+
+    def best_weights(self, model: keras.Model) -> list[np.ndarray] | None:
+        local = super().best_weights(model) if self.writer else None
+        if not _broadcast_json(local is not None, self.writer):
+            return None
+        return _broadcast(local if self.writer else model.get_weights(), self.writer)
+
+    def save(self, model: keras.Model, best, live_dir: Path, state: dict) -> None:
+        if self.writer:
+            super().save(model, best, live_dir, state)
+        else:
+            self.state = state
+
+
+def open_checkpoint(folder: Path | None, process: tuple[int, int]) -> Checkpoint | None:
+    """The fit's checkpoint in ``folder`` (None: none kept); shared by broadcast when several processes train."""
+    if folder is None:
+        return None
+    return SharedCheckpoint(folder, process[0]) if process[1] > 1 else Checkpoint(folder)

@@ -56,11 +56,17 @@ class Run:
         with dtype_policy(self.policy), self.placement.scope():
             yield
 
+    @property
+    def process(self) -> tuple[int, int]:
+        """(this process, processes) when several train one model together; (0, 1) otherwise."""
+        return self.placement.process, self.placement.processes
+
     def record(self, recipe) -> dict:
         place = self.placement
         return {
             "precision": self.policy,
             "replicas": place.replicas,
+            "processes": place.processes,
             "distribution": place.engine,
             "global_batch": recipe.batch_size,
         }
@@ -139,7 +145,7 @@ def fit_built(
     val = Batches(x_val, y_val, classes, recipe.batch_size)
     with run.building():
         model = spec.build(recipe, context)
-        result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint)
+        result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint, process=run.process)
     return model, result, len(y), len(y_val)
 
 

@@ -1,0 +1,226 @@
+"""Training over several processes or machines: JAX's distributed runtime under Keras' DataParallel.
+
+Every process runs the train stage on the same params and data (the stages
+before train reach the other machines through a DVC remote or shared cache),
+told its place by Keras' own variables: ``KERAS_DISTRIBUTION_JOB_ADDRESSES``
+(host:port of every process, process 0's first: the coordinator),
+``KERAS_DISTRIBUTION_NUM_PROCESSES`` and ``KERAS_DISTRIBUTION_PROCESS_ID``; under
+SLURM or Open MPI, JAX reads the job's own variables instead. Each process
+feeds its rows of every global batch; Keras assembles the global batch, so the
+loss, gradients, metrics and BatchNormalization statistics are global, and the
+same seed gives every process the same initial weights. On a CPU the
+collectives are gloo over TCP; on GPUs the same code uses NCCL.
+
+A peer that dies or stops answering aborts the survivors inside JAX (SIGABRT,
+no Python exception). So the stage runs the training in a child process and,
+as its supervisor, turns such an end into one line naming the peers and the
+timeout; the stage's outputs are written only by process 0, and only whole.
+Nothing here imports Keras or JAX at module level: the supervisor never does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from ..errors import ParamsError
+
+CHILD = "IMGCLF_CLUSTER_CHILD"  # set in the environment of the process that trains
+ENV_ADDRESSES, ENV_PROCESSES, ENV_ID = (
+    f"KERAS_DISTRIBUTION_{k}" for k in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
+)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    processes: int
+    index: int
+    addresses: tuple[str, ...]  # host:port per process, the coordinator first; () when JAX finds them (SLURM, MPI)
+    source: str  # where the layout came from, for train.json and messages
+
+    @property
+    def coordinator(self) -> str | None:
+        return self.addresses[0] if self.addresses else None
+
+    def describe(self) -> str:
+        where = f"coordinator {self.coordinator}" if self.coordinator else f"addresses from {self.source}"
+        return f"process {self.index} of {self.processes} ({where})"
+
+
+def _integer(environ, name: str) -> int:
+    try:
+        return int(environ[name])
+    except ValueError:
+        raise ParamsError(f"{name} must be an integer; got {environ[name]!r}") from None
+
+
+def cluster_from(environ=os.environ) -> Cluster | None:
+    """The process layout the environment describes, or None for a single process."""
+    if ENV_PROCESSES in environ:
+        processes, index = _integer(environ, ENV_PROCESSES), _integer(environ, ENV_ID) if ENV_ID in environ else -1
+        addresses = tuple(a.strip() for a in environ.get(ENV_ADDRESSES, "").split(",") if a.strip())
+        if processes < 2:
+            return None
+        if not 0 <= index < processes:
+            raise ParamsError(f"{ENV_ID} must be 0..{processes - 1} for {ENV_PROCESSES}={processes}; got {index}")
+        if not addresses or any(not re.fullmatch(r"[^\s:]+:\d+", a) for a in addresses):
+            raise ParamsError(
+                f"{ENV_ADDRESSES} must list host:port, process 0's first; got {environ.get(ENV_ADDRESSES)!r}"
+            )
+        return Cluster(processes, index, addresses, "KERAS_DISTRIBUTION_*")
+    for size, rank, source in (
+        ("SLURM_NTASKS", "SLURM_PROCID", "SLURM"),
+        ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "Open MPI"),
+    ):
+        if size in environ and rank in environ and _integer(environ, size) > 1:
+            return Cluster(_integer(environ, size), _integer(environ, rank), (), source)
+    return None
+
+
+def xla_flags(environ, peer_timeout_s: int) -> str:
+    """XLA_FLAGS with a bounded wait in CPU collectives (30 minutes otherwise) for a peer alive but stuck."""
+    flags = [
+        f for f in environ.get("XLA_FLAGS", "").split() if not f.startswith("--xla_cpu_collective_timeout_seconds")
+    ]
+    return " ".join([*flags, f"--xla_cpu_collective_timeout_seconds={peer_timeout_s}"])
+
+
+def start(cluster: Cluster, connect_timeout_s: int, peer_timeout_s: int) -> None:
+    """Join the cluster, before anything creates a JAX array; every process must call it."""
+    import jax
+
+    jax.distributed.initialize(
+        coordinator_address=cluster.coordinator,
+        num_processes=cluster.processes if cluster.addresses else None,
+        process_id=cluster.index if cluster.addresses else None,
+        initialization_timeout=connect_timeout_s,
+        heartbeat_timeout_seconds=peer_timeout_s,
+    )
+
+
+# What JAX and gloo print when a peer is gone, and what it means for the one-line message.
+PEER_LOST = re.compile(
+    r"Connection reset by peer|Connection refused|heartbeat|Gloo .* failed|DEADLINE_EXCEEDED|"
+    r"timed out|Timed out|UNAVAILABLE|barrier|coordination service",
+    re.IGNORECASE,
+)
+
+
+JOINED = "joined the cluster"  # the child says so on stderr once every process has connected
+
+
+def diagnosis(
+    cluster: Cluster, code: int, tail: list[str], joined: bool, connect_timeout_s: int, peer_timeout_s: int
+) -> str:
+    """One line for a training child that ended without a message of its own (an abort inside JAX)."""
+    text = "\n".join(tail)
+    others = [i for i in range(cluster.processes) if i != cluster.index]
+    named = [f"process {i}" + (f" at {cluster.addresses[i]}" if i < len(cluster.addresses) else "") for i in others]
+    peers = named[0] if len(named) == 1 else f"one of {', '.join(named)}"
+    how = f"ended by signal {-code}" if code < 0 else f"ended with exit code {code}"
+    if not joined:
+        reason = f"could not reach {peers} within train.connect_timeout_s ({connect_timeout_s} s)"
+    elif PEER_LOST.search(text) or code == -6:
+        reason = f"lost {peers}: no answer within train.peer_timeout_s ({peer_timeout_s} s)"
+    else:
+        reason = f"stopped ({how})"
+    return f"train, {cluster.describe()}: {reason}; nothing was written to the stage's outputs"
+
+
+def _die_with_parent() -> None:
+    """In the training child (Linux): be killed when the supervisor dies, even by SIGKILL, so a killed
+    process never leaves its training running on, holding its peers."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _relay_stdout(stream) -> None:
+    for line in stream:
+        if not line.startswith("[Gloo]"):  # gloo announces every connection on stdout
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+
+NATIVE_DUMP = ("F0000", "E0000", "W0000", "*** ", "PC: ", "    @")  # JAX's and absl's abort dump
+
+
+def _relay_stderr(stream, tail: deque, held: list) -> bool:
+    """Pass the child's own messages on; hold a traceback and JAX's abort dump back. Whether it joined."""
+    joined = False
+    for line in stream:
+        tail.append(line.rstrip("\n"))
+        joined = joined or JOINED in line
+        if held or line.startswith("Traceback (most recent call last)"):
+            held.append(line)  # the child is ending: summarized, or shown whole if it is not a lost peer
+        elif not PEER_LOST.search(line) and not line.startswith(NATIVE_DUMP):
+            sys.stderr.write(line)
+    return joined
+
+
+def supervise(argv: list[str], cluster: Cluster, connect_timeout_s: int, peer_timeout_s: int) -> int:
+    """Run this stage again as the training child; relay its output; return its exit code, printing one line
+    for an end that printed none. Every timeout is bounded, so this returns within them."""
+    env = {**os.environ, CHILD: "1", "XLA_FLAGS": xla_flags(os.environ, peer_timeout_s)}
+    start_time, tail, held = time.monotonic(), deque(maxlen=60), []
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "bufsize": 1}
+    child = subprocess.Popen([sys.executable, *argv], env=env, preexec_fn=_die_with_parent, **pipes)
+    relay = threading.Thread(target=_relay_stdout, args=(child.stdout,), daemon=True)
+    relay.start()
+    try:
+        joined = _relay_stderr(child.stderr, tail, held)
+        code = child.wait()
+        relay.join(timeout=5)
+    except KeyboardInterrupt:
+        child.wait()
+        raise
+    if code == 0 or (code in (1, 130) and any(line.startswith(("error: ", "interrupted: ")) for line in tail)):
+        return code  # the child said what happened itself
+    lost = not joined or code < 0 or PEER_LOST.search("\n".join(tail))
+    if not lost:
+        sys.stderr.writelines(held)  # not a peer: a failure of its own, shown whole
+    line = diagnosis(cluster, code, list(tail), joined, connect_timeout_s, peer_timeout_s)
+    print(f"error: {line} (after {time.monotonic() - start_time:.0f} s)", file=sys.stderr)
+    return 1
+
+
+def join(train, argv: list[str]) -> tuple[Cluster | None, int | None]:
+    """(the cluster this train stage is part of, joined; the exit code when this process only supervised).
+
+    ``train`` is params' train section. For a single process: (None, None). In a
+    cluster, the stage process becomes the supervisor: it runs the stage again as
+    the training child and returns (cluster, its exit code); in that child, the
+    cluster is joined and (cluster, None) returned.
+    """
+    if train.distribution in ("none", "data_parallel"):
+        return None, None
+    cluster = cluster_from()
+    if cluster is None:
+        if train.distribution == "multi_process":
+            raise ParamsError(
+                f"train.distribution 'multi_process' needs {ENV_ADDRESSES}, {ENV_PROCESSES} and {ENV_ID} set for "
+                "every process (docs/distribution.md), or a SLURM or Open MPI job of several tasks"
+            )
+        return None, None
+    backend = train.backend if train.backend != "auto" else os.environ.get("KERAS_BACKEND", "jax")
+    if backend != "jax":
+        raise ParamsError(
+            f"training over {cluster.processes} processes runs on the jax Keras backend; train.backend (or "
+            f"KERAS_BACKEND) is {backend!r} (TensorFlow's multi-worker fit fails: keras-team/keras#20585)"
+        )
+    os.environ["KERAS_BACKEND"] = "jax"
+    if os.environ.get(CHILD) != "1":
+        return cluster, supervise(argv, cluster, train.connect_timeout_s, train.peer_timeout_s)
+    start(cluster, train.connect_timeout_s, train.peer_timeout_s)
+    print(f"train: {cluster.describe()} {JOINED}", file=sys.stderr, flush=True)
+    return cluster, None

@@ -1,0 +1,119 @@
+"""Several processes training one model (training/cluster.py): two processes on 127.0.0.1 through the real train
+stage, against one process on the same global batches; a killed peer; a resume after a kill."""
+
+import contextlib
+import json
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from imgclf.tools.cluster_demo import free_port, launch, make_project, weights
+from imgclf.training.cluster import Cluster, cluster_from, diagnosis
+
+pytestmark = pytest.mark.slow
+
+
+def pair(root, port):
+    return [launch(root, 2, port, i) for i in (0, 1)]
+
+
+def epoch_reached(root) -> int:
+    """The last epoch process 0 has checkpointed."""
+    epochs = []
+    for state in root.glob("checkpoints/*/*/epoch-*/state.json"):
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):  # replaced by the next one as we read
+            epochs.append(json.loads(state.read_text())["epoch"])
+    return max(epochs, default=0)
+
+
+def wait_for_epoch(root, epoch: int, processes, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while epoch_reached(root) < epoch:
+        assert time.monotonic() < deadline and all(p.poll() is None for p in processes), "training ended too soon"
+        time.sleep(0.02)
+
+
+def test_two_processes_through_the_train_stage_match_one_process_on_the_global_batch(tmp_path):
+    one = make_project(tmp_path / "one", epochs=4, batch_size=16, learning_rate=0.004)
+    two = make_project(tmp_path / "two", epochs=4, batch_size=8, learning_rate=0.002)  # per process: scaled by 2
+    single = launch(one, 1, 0)
+    assert single.wait(timeout=60) == 0, single.stderr.read()[-2000:]
+    processes = pair(two, free_port())
+    outputs = [p.communicate(timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(weights(one), weights(two)))
+    assert gap < 1e-5
+    record = json.loads((two / "data" / "train" / "train.json").read_text())
+    assert record["processes"] == 2 and record["global_batch"] == 16 and record["run"]["backend"] == "jax"
+    lines = [out.strip().splitlines()[-1] for out, _ in outputs]
+    assert lines[1] == lines[0].replace("train:", "train (process 1 of 2):")  # the same metrics on both
+    assert sorted(p.name for p in (two / "data").iterdir()) == ["features", "split", "train"]  # only process 0 wrote
+
+
+def test_a_killed_peer_ends_the_other_within_the_timeout_with_one_line_and_writes_nothing(tmp_path):
+    root = make_project(tmp_path, epochs=2000, batch_size=8, learning_rate=0.002, peer_timeout_s=10)
+    (root / "data" / "train").mkdir()
+    (root / "data" / "train" / "model.keras").write_text("the previous model")
+    port = free_port()
+    processes = pair(root, port)
+    wait_for_epoch(root, 2, processes)
+    processes[1].send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    _, err = processes[0].communicate(timeout=60)
+    waited = time.monotonic() - killed
+    assert processes[0].returncode == 1 and waited < 10 + 15, (waited, err[-2000:])
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"error: train, process 0 of 2 (coordinator 127.0.0.1:{port}): lost process 1")
+    assert "train.peer_timeout_s (10 s); nothing was written to the stage's outputs" in last
+    assert "Traceback" not in err
+    assert (root / "data" / "train" / "model.keras").read_text() == "the previous model"
+
+
+def test_a_run_killed_mid_way_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    one = make_project(tmp_path / "one", epochs=8, batch_size=16, learning_rate=0.004)
+    root = make_project(tmp_path / "two", epochs=8, batch_size=8, learning_rate=0.002)
+    single = launch(one, 1, 0)
+    processes = pair(root, free_port())
+    wait_for_epoch(root, 3, processes)
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert single.wait(timeout=60) == 0
+    resumed = pair(root, free_port())
+    outputs = [p.communicate(timeout=60) for p in resumed]
+    assert [p.returncode for p in resumed] == [0, 0], outputs[0][1][-2000:]
+    assert "resuming models.head after epoch" in outputs[0][0]
+    assert max(float(np.abs(a - b).max()) for a, b in zip(weights(one), weights(root))) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, None),
+        (
+            {
+                "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234,10.0.0.2:2345",
+                "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+                "KERAS_DISTRIBUTION_PROCESS_ID": "1",
+            },
+            Cluster(2, 1, ("10.0.0.1:1234", "10.0.0.2:2345"), "KERAS_DISTRIBUTION_*"),
+        ),
+        ({"SLURM_NTASKS": "4", "SLURM_PROCID": "3"}, Cluster(4, 3, (), "SLURM")),
+        ({"OMPI_COMM_WORLD_SIZE": "1", "OMPI_COMM_WORLD_RANK": "0"}, None),
+    ],
+)
+def test_the_cluster_comes_from_keras_variables_or_slurm_or_open_mpi(environ, expected):
+    assert cluster_from(environ) == expected
+
+
+def test_an_abort_without_a_message_becomes_one_line_naming_the_peer_and_the_timeout():
+    cluster = Cluster(3, 0, ("10.0.0.1:1234",), "KERAS_DISTRIBUTION_*")
+    line = diagnosis(cluster, -6, ["Gloo AllGather failed: Connection reset by peer"], True, 300, 60)
+    assert line == (
+        "train, process 0 of 3 (coordinator 10.0.0.1:1234): lost one of process 1, process 2: no answer within "
+        "train.peer_timeout_s (60 s); nothing was written to the stage's outputs"
+    )
+    unreached = diagnosis(Cluster(2, 1, ("10.0.0.1:1234",), "KERAS_DISTRIBUTION_*"), -6, [], False, 300, 60)
+    assert "could not reach process 0 at 10.0.0.1:1234 within train.connect_timeout_s (300 s)" in unreached
