@@ -43,25 +43,37 @@ def _builders() -> dict:
     return out
 
 
-def configuration_rows(jit: bool, batch: int, steps: int, models: list[str]) -> list[dict]:
-    """In this process's backend: one row per model."""
+def configuration_rows(jit: bool, batches: list[int], steps: int, models: list[str]) -> list[dict]:
+    """In this process's backend: one row per model and batch size."""
     import numpy as np
 
     from .harness import model_macs, random_images
     from .train_speed import _compiled, _step_rate
 
     rng = np.random.default_rng(0)
-    x, y = random_images(batch, 32), np.eye(10, dtype="float32")[rng.integers(0, 10, batch)]
     rows = []
     for name, (recipe, build) in _builders().items():
         if name not in models:
             continue
         model = _compiled(build(), recipe, jit_compile=jit)
-        rate = _step_rate(model, x, y, steps)
-        rows.append(
-            {"model": name, "images_per_s": round(rate, 2), "train_gflop_per_image": 6 * model_macs(model) / 1e9}
-        )
+        for batch in batches:
+            x, y = random_images(batch, 32), np.eye(10, dtype="float32")[rng.integers(0, 10, batch)]
+            rate = _step_rate(model, x, y, steps)
+            gflop = 6 * model_macs(model) / 1e9
+            rows.append({"model": name, "batch": batch, "images_per_s": round(rate, 2), "train_gflop_per_image": gflop})
     return rows
+
+
+def multiprocess_cost(epochs: int = 20) -> dict:
+    """Two processes on this machine against one, through the train stage (imgclf cluster-demo's runs)."""
+    import tempfile
+    from pathlib import Path
+
+    from imgclf.tools.cluster_demo import demo
+
+    with tempfile.TemporaryDirectory(prefix="imgclf-bench-cluster-") as tmp:
+        result = demo(Path(tmp), epochs)
+    return {**result, "two_over_one": round(result["two_processes_s"] / result["one_process_s"], 2), "epochs": epochs}
 
 
 def fit_rows(batches: list[int], epochs: int = 3) -> list[dict]:
@@ -89,14 +101,14 @@ def fit_rows(batches: list[int], epochs: int = 3) -> list[dict]:
     return rows
 
 
-def run(peaks: dict, batch: int = 128, steps: int = 2, models=MODELS, fit_batches=(64, 128, 256)) -> dict:
+def run(peaks: dict, batches=(64, 128, 256), steps: int = 2, models=MODELS, fit_batches=(64, 128, 256)) -> dict:
     """Every configuration in its own process, then the fractions of peak; torch rows say why they are missing."""
     rows, skipped = [], {}
     for backend, jit in CONFIGS:
         if importlib.util.find_spec(backend) is None:
             skipped[backend] = f"{backend} is not installed"
             continue
-        args = ["--backend", backend, "--jit", str(jit).lower(), "--batch", str(batch), "--steps", str(steps)]
+        args = ["--backend", backend, "--jit", str(jit).lower(), "--steps", str(steps), "--batches", *map(str, batches)]
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "JAX_PLATFORMS": "cpu"}
         cmd = [sys.executable, "-m", "benchmarks.backends", *args, "--models", *models]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -116,16 +128,17 @@ def run(peaks: dict, batch: int = 128, steps: int = 2, models=MODELS, fit_batche
             )
     fastest = {}
     for row in rows:
-        best = fastest.get(row["model"])
+        best = fastest.get((row["model"], row["batch"]))
         if best is None or row["images_per_s"] > best["images_per_s"]:
-            fastest[row["model"]] = row
+            fastest[row["model"], row["batch"]] = row
     return {
-        "batch": batch,
+        "batches": list(batches),
         "rows": rows,
         "skipped": skipped,
-        "fastest": {m: f"{r['backend']}{' + XLA' if r['xla'] else ''}" for m, r in fastest.items()},
+        "fastest": {f"{m} @{b}": f"{r['backend']}{' + XLA' if r['xla'] else ''}" for (m, b), r in fastest.items()},
         "import_keras_seconds": {b: import_seconds(b) for b, _ in CONFIGS if importlib.util.find_spec(b)},
         "fit": fit_rows(list(fit_batches)),
+        "multiprocess": multiprocess_cost() if importlib.util.find_spec("jax") else {"skipped": "jax is not installed"},
     }
 
 
@@ -133,12 +146,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", required=True)
     parser.add_argument("--jit", choices=("true", "false"), default="false")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     args = parser.parse_args()
     assert os.environ.get("KERAS_BACKEND") == args.backend, "set KERAS_BACKEND to --backend"
-    print(json.dumps(configuration_rows(args.jit == "true", args.batch, args.steps, args.models)))
+    print(json.dumps(configuration_rows(args.jit == "true", args.batches, args.steps, args.models)))
 
 
 if __name__ == "__main__":
