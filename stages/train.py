@@ -8,14 +8,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from imgclf.data.arrays import read_classes
-from imgclf.io import remove_tree, write_json
+from imgclf.io import remove_tree, write_json, write_table
 from imgclf.params import load_params, to_dict
 from imgclf.stage import paths, run_stage, stage_output
 
 
 def main() -> None:
-    args = paths(__doc__, "split", "features", "checkpoints", "out", "timing")
+    args = paths(__doc__, "split", "features", "checkpoints", "out", "timing", "progress")
     params = load_params()
     from imgclf.runtime import keras_state, start_keras
     from imgclf.training.cluster import join
@@ -41,8 +43,9 @@ def main() -> None:
         write_json(tmp / "train.json", record)
     best = f"best val accuracy {trained.summary['best_val_accuracy']:.4f} at epoch {trained.summary['best_epoch']}"
     print(f"train{'' if writer else f' (process {cluster.index} of {cluster.processes})'}: {params.model}: {best}")
-    if writer:
-        write_json(args.timing, trained.timing)  # kept out of the hashed output: evaluate reruns only for a new model
+    if writer:  # timings are kept out of the hashed output: evaluate reruns only for a new model
+        write_json(args.timing, trained.timing)
+        write_table(args.progress, pd.DataFrame(trained.timing["curve"]))  # val accuracy against minutes
     remove_tree(checkpoints if writer else out)
 
 

@@ -141,7 +141,7 @@ def test_invalid_yaml_file(tmp_path):
 
 def test_a_small_number_as_dvc_writes_it_is_a_number(tmp_path):
     """`dvc exp run -S models.finetune.learning_rate=0.00001` writes `1e-05`; PyYAML alone reads a string."""
-    text = (REPO / "params.yaml").read_text().replace("learning_rate: 0.00001", "learning_rate: 1e-05")
+    text = (REPO / "params.yaml").read_text().replace("learning_rate: auto", "learning_rate: 1e-05")
     text = text.replace("weight_decay: 0.0001", "weight_decay: 5e-5", 1)
     assert "learning_rate: 1e-05" in text and isinstance(
         yaml.safe_load(text)["models"]["finetune"]["learning_rate"], str

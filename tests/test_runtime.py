@@ -60,7 +60,7 @@ def test_the_train_stage_trains_on_the_backend_params_name(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     t = str(tmp_path)
     args = ["--split", f"{t}/split", "--features", f"{t}/features", "--checkpoints", f"{t}/ckpt"]
-    args += ["--out", f"{t}/train", "--timing", f"{t}/train_timing.json"]
+    args += ["--out", f"{t}/train", "--timing", f"{t}/train_timing.json", "--progress", f"{t}/progress.csv"]
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"} | {"JAX_PLATFORMS": "cpu"}
     done = subprocess.run(
         [sys.executable, str(REPO / "stages" / "train.py"), *args], cwd=t, env=env, capture_output=True

@@ -2,6 +2,8 @@
 
     imgclf predict PATH... [--model data/export] [--top-k 5] [--out predictions.csv] [--rev REV]
     imgclf leaderboard [--rev REV ...] [--all-commits] [--out DIR]
+    imgclf plan --minutes N [-S key=value ...] [--lr-find]
+    imgclf cluster-demo [--epochs N]
 
 Errors print one line and exit 1; Ctrl-C exits 130, as in the stages.
 """
@@ -19,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 COMMANDS = {
     "predict": ("imgclf.tools.predict", "classify pictures, folders and archives with an exported model"),
     "leaderboard": ("imgclf.tools.leaderboard", "rank experiments and commits by test top-1"),
+    "plan": ("imgclf.tools.plan", "size a training run's epochs to a time budget, measured on your data"),
     "cluster-demo": ("imgclf.tools.cluster_demo", "train one model with two local processes and compare with one"),
 }
 

@@ -89,3 +89,24 @@ def test_train_finetune_runs_both_phases(cache, tmp_path):
     assert summary["input"] == "images" and (tmp_path / "model.keras").exists()
     assert (tmp_path / "live_head" / "metrics.json").exists() and (tmp_path / "live" / "metrics.json").exists()
     assert set(trained.timing) >= {"seconds", "images_per_second", "head_phase"}  # the timing has one owner
+
+
+@pytest.mark.parametrize(
+    "backbone, expected",
+    [
+        (
+            "mobilenet",
+            {"fine_tune_at": 0, "optimizer": "adam", "learning_rate": 1e-3, "epochs": 20, "label_smoothing": 0.1},
+        ),
+        (
+            "resnet50",
+            {"fine_tune_at": 143, "optimizer": "adam", "learning_rate": 1e-5, "epochs": 3, "label_smoothing": 0.0},
+        ),
+        ("vgg16", {"fine_tune_at": 13, "optimizer": "adam", "learning_rate": 1e-4, "epochs": 10}),  # an estimate
+    ],
+)
+def test_auto_takes_the_recipe_of_the_backbone_family_and_keeps_what_is_set(backbone, expected):
+    recipe = FinetuneParams().resolved(backbone)
+    assert {k: getattr(recipe, k) for k in expected} == expected
+    mine = dataclasses.replace(FinetuneParams(), learning_rate=3e-4, epochs=7).resolved(backbone)
+    assert (mine.learning_rate, mine.epochs) == (3e-4, 7)

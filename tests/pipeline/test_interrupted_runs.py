@@ -17,7 +17,7 @@ def tiny_project(tmp_path_factory):
 
 STAGE_ARGS = [
     *("--split", "data/split", "--features", "data/features", "--checkpoints", "checkpoints"),
-    *("--out", "data/train", "--timing", "metrics/train.json"),
+    *("--out", "data/train", "--timing", "metrics/train.json", "--progress", "metrics/progress.csv"),
 ]
 
 

@@ -36,6 +36,8 @@ def test_repro_runs_every_stage_and_writes_metrics(project):
     manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
     assert manifest["backbone"] == "resnet50" and manifest["run"]["backend"] == "tensorflow"
     assert json.loads((root / "metrics" / "train.json").read_text())["images_per_second"] > 0
+    progress = (root / "metrics" / "progress.csv").read_text().splitlines()
+    assert progress[0] == "epoch,minutes,val_accuracy" and len(progress) == 1 + 12  # one row per epoch
     assert result["tta"] == "none" and 0 <= result["ece"] <= 1 and 0 <= result["balanced_accuracy"] <= 1
     assert "predictions.csv" in (root / "metrics" / ".gitignore").read_text()  # DVC-cached, not in git
     noise = [line for line in first.stderr.splitlines() if NATIVE_NOISE.search(line)]
@@ -47,6 +49,7 @@ def test_dvc_plots_show_renders_the_errors_the_calibration_and_the_gallery(proje
     run(root, "dvc", "plots", "show", "-o", str(tmp_path / "plots"))
     html = (tmp_path / "plots" / "index.html").read_text()
     assert "Per-class error rate" in html and "Reliability" in html and "misclassified.png" in html
+    assert "Validation accuracy against minutes of training" in html
     assert list((tmp_path / "plots").rglob("*misclassified.png"))
 
 

@@ -54,3 +54,12 @@ def test_adamw_keeps_decay_out_of_the_loss():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     add_weight_decay(model, dataclasses.replace(ScratchOptimization(), optimizer="adamw", weight_decay=0.01))
     assert model.losses == []
+
+
+def test_ema_keeps_a_moving_average_and_puts_it_in_the_model_every_epoch():
+    from imgclf.training.optim import make_optimizer
+
+    plain = make_optimizer(dataclasses.replace(ScratchOptimization(), ema=0.0), steps_per_epoch=30)
+    averaged = make_optimizer(dataclasses.replace(ScratchOptimization(), ema=0.999), steps_per_epoch=30)
+    assert not plain.use_ema
+    assert averaged.use_ema and averaged.ema_momentum == 0.999 and averaged.ema_overwrite_frequency == 30

@@ -1,6 +1,7 @@
 """The train stage's library side, in-process: the registry's models trained on tiny data (training/trainers.py)."""
 
 import dataclasses
+import itertools
 
 import keras
 import numpy as np
@@ -66,7 +67,11 @@ def test_head_learns_keeps_its_best_epoch_and_logs_to_dvclive(cache):
     # the saved weights are the best epoch's: re-scoring val reproduces its accuracy
     labels, logits = predict(out, cache / "split", cache / "features", split="val")
     assert (logits.argmax(1) == labels).mean() == pytest.approx(summary["best_val_accuracy"], abs=1e-6)
-    assert set(summary["timing"]) == {"seconds", "epoch_seconds", "images_per_second"}
+    assert set(summary["timing"]) == {"seconds", "epoch_seconds", "images_per_second", "curve"}
+    curve = summary["timing"]["curve"]  # accuracy against minutes: what metrics/progress.csv plots
+    assert [c["epoch"] for c in curve] == list(range(1, len(curve) + 1))
+    assert all(a["minutes"] < b["minutes"] for a, b in itertools.pairwise(curve))
+    assert max(c["val_accuracy"] for c in curve) == pytest.approx(summary["best_val_accuracy"])
 
 
 def test_patience_stops_when_val_accuracy_stalls(cache):

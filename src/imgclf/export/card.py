@@ -66,5 +66,6 @@ Timings are from {metrics["hardware"]}; they do not carry over to other machines
 * Measured on {dataset["test"]} test pictures from the same source as the training data; pictures from
   elsewhere (other cameras, lighting, framing) may score lower.
 * Probabilities are the softmax of the logits, not calibrated: read them as a ranking, not as frequencies.
-* The int8 TFLite file, where there is one, trades a little agreement for a smaller, faster model (see above).
+* Quantized TFLite files (float16, dynamic, int8), where there are any, trade agreement for size: see each one's
+  agreement with Keras above.
 """

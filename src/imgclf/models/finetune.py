@@ -6,11 +6,12 @@ Trained its own way, in two phases: the head on the cached embeddings first
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..constraints import POSITIVE, AutoOr, Number, OneOf, param
+from ..constraints import POSITIVE, UNIT_INTERVAL, AutoOr, Number, OneOf, param
 from ..errors import ParamsError
 from ..training.recipe import OPTIMIZERS, SCHEDULES, Augment, Optimization
 from ..training.spec import ModelSpec
@@ -25,17 +26,46 @@ if TYPE_CHECKING:
     from ..training.trainers import Run
 
 
+# What ``auto`` means per backbone family (the longest matching prefix of features.backbone). ResNet: the
+# recipe the project has documented from the start (the keras-io transfer-learning guide: Adam at 1e-5 from
+# conv5 for a few epochs). MobileNet: measured on CIFAR-10 with the ImageNet MobileNet-0.25 (docs/measured.md).
+# Any other backbone: an estimate, between the two, not measured.
+AUTO_RECIPES = {
+    "resnet": {"epochs": 3, "optimizer": "adam", "learning_rate": 1e-5, "warmup_epochs": 0.0, "label_smoothing": 0.0},
+    "mobilenet": {
+        "epochs": 20,
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "warmup_epochs": 1.0,
+        "label_smoothing": 0.1,
+    },
+    "": {"epochs": 10, "optimizer": "adam", "learning_rate": 1e-4, "warmup_epochs": 1.0, "label_smoothing": 0.1},
+}
+
+
 @dataclass(frozen=True)
 class FinetuneParams(Optimization):
     head: HeadParams = field(default_factory=HeadParams)  # phase 1, on the cached embeddings
     fine_tune_at: int | str = param("auto", AutoOr(Number(int, 0)))  # backbone layers before it stay frozen
-    epochs: int = param(3, Number(int, 1))
+    epochs: int | str = param("auto", AutoOr(Number(int, 1)))
     batch_size: int = param(64, Number(int, 1))
-    optimizer: str = param("adam", OneOf(OPTIMIZERS))
-    learning_rate: float = param(0.00001, POSITIVE)
+    optimizer: str = param("auto", OneOf(("auto", *OPTIMIZERS)))
+    learning_rate: float | str = param("auto", AutoOr(POSITIVE))
     weight_decay: float = param(0.0, Number(float, 0))
     schedule: str = param("cosine", OneOf(SCHEDULES))
+    warmup_epochs: float | str = param("auto", AutoOr(Number(float, 0)))
+    label_smoothing: float | str = param("auto", AutoOr(UNIT_INTERVAL))
     augment: Augment = field(default_factory=Augment)
+
+    def resolved(self, backbone: str) -> FinetuneParams:
+        """The recipe with each ``auto`` replaced by the value for ``backbone``'s family (``AUTO_RECIPES``)."""
+        from ..features.catalog import BACKBONES
+
+        family = max((k for k in AUTO_RECIPES if backbone.startswith(k)), key=len)
+        chosen = {k: v for k, v in AUTO_RECIPES[family].items() if getattr(self, k) == "auto"}
+        if self.fine_tune_at == "auto":
+            chosen["fine_tune_at"] = BACKBONES[backbone].default_fine_tune_at()
+        return dataclasses.replace(self, **chosen)
 
 
 def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str, seed: int) -> keras.Model:
@@ -91,8 +121,8 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
     from ..training.trainers import checkpoint_phase, fit_built, summary
     from .head import SPEC as HEAD
 
-    recipe = run.scaled(params.models.finetune)
     manifest = FeatureManifest.load(features_dir)
+    recipe = run.scaled(params.models.finetune.resolved(manifest.backbone))
     (images, labels), (val_images, val_labels) = (read_split(split_dir, s) for s in ("train", "val"))
     classes = len(read_classes(split_dir))
     head_key, head_recipe = "models.finetune.head", run.scaled(recipe.head)
@@ -128,9 +158,18 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
             process=run.process,
         )
     save_model(model, out / "model.keras")
-    extra = {**run.record(recipe), "backbone": manifest.backbone, "head_phase": head_result.outcome()}
+    chosen = {k: getattr(recipe, k) for k in (*AUTO_RECIPES[""], "fine_tune_at")}  # what auto became, as run
+    extra = {
+        **run.record(recipe),
+        "backbone": manifest.backbone,
+        "recipe_used": chosen,
+        "head_phase": head_result.outcome(),
+    }
     report = summary(model, "finetune", "images", result, len(labels), len(val_labels), **extra)
-    return Trained(report, {**result.timing(), "head_phase": head_result.timing()})
+    head_curve = [{**c, "phase": "head"} for c in head_result.curve]
+    offset = head_curve[-1]["minutes"] if head_curve else 0.0
+    curve = head_curve + [{**c, "minutes": round(c["minutes"] + offset, 3), "phase": "fine-tune"} for c in result.curve]
+    return Trained(report, {**result.timing(), "head_phase": head_result.timing(), "curve": curve})
 
 
 SMALL = {"epochs": 1, "batch_size": 32, "head": {"epochs": 3, "hidden_units": [32]}}

@@ -26,7 +26,7 @@ import numpy as np
 
 STAGE = Path(__file__).resolve().parents[3] / "stages" / "train.py"
 STAGE_ARGS = ["--split", "data/split", "--features", "data/features", "--checkpoints", "checkpoints"]
-STAGE_ARGS += ["--out", "data/train", "--timing", "metrics/train.json"]
+STAGE_ARGS += ["--out", "data/train", "--timing", "metrics/train.json", "--progress", "metrics/progress.csv"]
 
 
 def make_project(root: Path, epochs: int, batch_size: int, learning_rate: float, peer_timeout_s: int = 30) -> Path:

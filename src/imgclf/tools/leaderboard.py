@@ -141,6 +141,7 @@ def grouped(table: pd.DataFrame) -> pd.DataFrame:
             recipe=part["recipe"].iloc[0],
             setup=part["setup"].iloc[0],
             train_seconds=part["train_seconds"].astype(float).mean(),
+            images_per_second=part["images_per_second"].astype(float).mean(),
             test_sets=part["test_set"].nunique(),
             device=part["device"].iloc[0],
         )
@@ -176,7 +177,11 @@ def markdown(table: pd.DataFrame, by_run: bool) -> str:
             shown = part[["rank", "model", "n", "seeds"]].copy()
             for score in SHOWN:
                 shown[score] = [cell(m, s) for m, s in zip(part[f"{score}_mean"], part[f"{score}_std"])]
-            shown[["runs", "setup", "recipe", "test_sets"]] = part[["runs", "setup", "recipe", "test_sets"]]
+            shown["train_minutes"] = (part["train_seconds"] / 60).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+            shown["pictures_per_s"] = part["images_per_second"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+            shown[["runs", "setup", "recipe", "device", "test_sets"]] = part[
+                ["runs", "setup", "recipe", "device", "test_sets"]
+            ]
         rows = [
             "| " + " | ".join("" if pd.isna(v) else str(v) for v in r) + " |" for r in shown.itertuples(index=False)
         ]
@@ -187,7 +192,8 @@ def markdown(table: pd.DataFrame, by_run: bool) -> str:
         if by_run
         else (
             "Rows group runs that differ only in `seed`: mean ± sample std over n runs (– for one run), ranked by "
-            "the mean top-1. `test_sets` > 1: the seeds held out different test pictures.\n"
+            "the mean top-1; train minutes and pictures/s are the runs' mean (the train stage's `metrics/train.json`). "
+            "`test_sets` > 1: the seeds held out different test pictures.\n"
         )
     )
     return "\n".join(parts) + "\n" + note

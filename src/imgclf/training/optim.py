@@ -84,14 +84,21 @@ def schedule_callbacks(recipe) -> list:
 
 
 def make_optimizer(recipe, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """SGD with Nesterov momentum, Adam or AdamW; AdamW's weight decay is decoupled (see ``add_weight_decay``)."""
+    """SGD with Nesterov momentum, Adam or AdamW; AdamW's weight decay is decoupled (see ``add_weight_decay``).
+
+    ``recipe.ema`` > 0 keeps a moving average of the weights (Keras' ``use_ema``) and puts it in the model
+    at the end of every epoch, so validation, the best epoch and the saved model are the averaged weights.
+    """
     lr = learning_rate(recipe, steps_per_epoch)
+    ema = (
+        {"use_ema": True, "ema_momentum": recipe.ema, "ema_overwrite_frequency": steps_per_epoch} if recipe.ema else {}
+    )
     if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=recipe.momentum, nesterov=True)
+        return keras.optimizers.SGD(lr, momentum=recipe.momentum, nesterov=True, **ema)
     if recipe.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
+        return keras.optimizers.Adam(lr, **ema)
     if recipe.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay)
+        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay, **ema)
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
 
 

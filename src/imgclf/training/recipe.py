@@ -26,6 +26,7 @@ class Optimization:
     momentum: float = param(0.9, UNIT_INTERVAL)  # sgd only (Nesterov)
     weight_decay: float = param(0.0001, Number(float, 0))
     sam_rho: float = param(0.0, Number(float, 0))  # Sharpness-Aware Minimization radius; 0 = off
+    ema: float = param(0.0, Number(float, 0, 1, "left"))  # momentum of a moving average of the weights; 0 = off
     schedule: str = param("constant", OneOf(SCHEDULES))
     warmup_epochs: float = param(0.0, Number(float, 0))
     step_at: list = param([0.5, 0.75], ListOf(Number(float, 0, 1, "neither")))  # fractions of epochs

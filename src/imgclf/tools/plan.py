@@ -1,0 +1,240 @@
+"""``imgclf plan``: size a training run to a time budget, measured on your data and your machine.
+
+    imgclf plan --minutes 60 -S model=resnext -S models.resnext.depth=20
+    imgclf plan --minutes 30 -S model=finetune --lr-find
+
+It times a few training steps and a validation pass of the model the params
+(with the -S changes) name, on the prepared data (``dvc repro featurize``
+first), and prints the ``dvc exp run`` line whose epochs end inside the
+budget. The budget becomes a param: nothing depends on the wall clock when the
+run trains, so it stays reproducible. ``--lr-find`` also runs a learning-rate
+range test (fastai's ``lr_find``): the loss over a few hundred steps of an
+exponentially rising learning rate, and the rate a tenth of the one at the
+lowest loss, a usual starting point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, ParamsError
+from ..params import PARAMS_FILE, parse_params, read_yaml
+
+# Seconds a train stage spends besides its epochs (start-up, loading, building, the first epoch's tracing
+# beyond a measured step): measured from the train stages of this project's runs, rounded up.
+STAGE_OVERHEAD_S = 30.0
+
+
+def with_changes(path: Path, changes: list[str]):
+    """params.yaml with ``-S key=value`` changes (values read as YAML, as DVC writes them), validated."""
+    raw = read_yaml(Path(path).read_text())
+    for change in changes:
+        key, sep, value = change.partition("=")
+        if not sep:
+            raise ParamsError(f"-S {change!r}: write key=value, as dvc exp run -S does")
+        section, *path_keys = key.split(".")
+        target = raw
+        for part in [section, *path_keys][:-1]:
+            if not isinstance(target.get(part), dict):
+                raise ParamsError(f"-S {change!r}: no section {part!r} in {path}")
+            target = target[part]
+        target[key.split(".")[-1]] = read_yaml(value)
+    return parse_params(raw, f"{path} with -S changes")
+
+
+def step_seconds(model, batches, steps: int) -> tuple[float, float]:
+    """(median seconds per training step after two warm-up steps, seconds of the warm-up: the tracing)."""
+    start = time.perf_counter()
+    for i in range(2):
+        model.train_on_batch(*batches[i % len(batches)][:2])
+    warmup = time.perf_counter() - start
+    times = []
+    for i in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(*batches[(i + 2) % len(batches)][:2])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), warmup
+
+
+def validation_seconds(model, batches, steps: int = 3) -> float:
+    """Seconds to score the whole validation split, from a few timed batches."""
+    model.predict_on_batch(batches[0][0])
+    times = []
+    for i in range(min(steps, len(batches))):
+        start = time.perf_counter()
+        model.predict_on_batch(batches[i][0])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * len(batches)
+
+
+def lr_find(model, batches, recipe, steps: int = 200, low: float = 1e-6, high: float = 10.0) -> dict:
+    """Losses under a learning rate rising from ``low`` to ``high`` (exponentially, one step each); the
+    suggestion is a tenth of the rate at the lowest smoothed loss (Smith 2017; fastai's lr_find)."""
+    import keras
+
+    from ..training.optim import make_optimizer
+
+    # "plateau" gives the optimizer a plain rate (a variable its callbacks set), which this loop sets instead.
+    optimizer = make_optimizer(dataclasses.replace(recipe, schedule="plateau", warmup_epochs=0.0, ema=0.0), 1)
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    rates, losses, smooth = np.geomspace(low, high, steps), [], None
+    for i, rate in enumerate(rates):
+        model.optimizer.learning_rate.assign(rate)
+        loss = float(model.train_on_batch(*batches[i % len(batches)][:2]))
+        smooth = loss if smooth is None else 0.9 * smooth + 0.1 * loss  # started at the first loss: unbiased
+        losses.append(smooth)
+        if not math.isfinite(loss) or losses[-1] > 4 * min(losses):
+            break
+    best = int(np.argmin(losses))
+    return {
+        "suggested_learning_rate": float(rates[best] / 10),
+        "lowest_loss_at": float(rates[best]),
+        "steps": len(losses),
+    }
+
+
+def _batches(spec, recipe, params, split_dir: Path, features_dir: Path):
+    from ..data.arrays import read_classes
+    from ..training.batches import Batches
+    from ..training.trainers import read_inputs
+
+    classes = len(read_classes(split_dir))
+    (x, y), (xv, yv) = (read_inputs(spec.inputs, split_dir, features_dir, s) for s in ("train", "val"))
+    return (
+        Batches(x, y, classes, recipe.batch_size, params.seed),
+        Batches(xv, yv, classes, recipe.batch_size),
+        x.shape[1:],
+    )
+
+
+def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, shape):
+    """The model ``name`` trains (fine-tuning: its phase 2, backbone and a fresh head), built for the data."""
+    from ..data.arrays import read_classes
+    from ..training.spec import BuildContext
+
+    classes = len(read_classes(split_dir))
+    if name != "finetune":
+        stats = (
+            {"embedding_mean": np.zeros(shape), "embedding_variance": np.ones(shape)}
+            if spec.inputs == "embeddings"
+            else {}
+        )
+        return spec.build(recipe, BuildContext(tuple(shape), classes, params.seed, **stats))
+    from ..features.manifest import FeatureManifest
+    from ..models.finetune import finetune_backbone, finetune_model
+    from ..models.head import SPEC as HEAD
+
+    manifest = FeatureManifest.load(features_dir)
+    head = HEAD.build(
+        recipe.head,
+        BuildContext(
+            (manifest.embedding_dim,),
+            classes,
+            params.seed,
+            embedding_mean=np.zeros(manifest.embedding_dim),
+            embedding_variance=np.ones(manifest.embedding_dim),
+        ),
+    )
+    return finetune_model(
+        manifest,
+        finetune_backbone(manifest, recipe.fine_tune_at, params.seed),
+        head,
+        shape[0],
+        recipe.augment,
+        params.seed,
+    )
+
+
+def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_lr: bool = False) -> dict:
+    """Seconds per step and per epoch (validation included) of ``params.model``'s training on this data."""
+    from ..models.registry import MODELS
+    from ..training.fit import compile_for
+
+    name, spec = params.model, MODELS[params.model]
+    if spec.train is not None and spec.build is None and name != "finetune":
+        raise ParamsError(f"model {name!r} trains without epochs (scikit-learn); it needs no plan")
+    recipe = params.recipe
+    if name == "finetune":
+        from ..features.manifest import FeatureManifest
+
+        recipe = recipe.resolved(FeatureManifest.load(features_dir).backbone)
+    train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
+    model = _model(name, spec, recipe, params, split_dir, features_dir, shape)
+    trainer = compile_for(model, recipe, params.train, len(train))
+    step_s, warmup_s = step_seconds(trainer, train, steps)
+    epoch_s = step_s * len(train) + validation_seconds(trainer, val)
+    found = (
+        lr_find(_model(name, spec, recipe, params, split_dir, features_dir, shape), train, recipe) if find_lr else {}
+    )
+    return {
+        "recipe": recipe,
+        "steps_per_epoch": len(train),
+        "step_s": step_s,
+        "epoch_s": epoch_s,
+        "warmup_s": warmup_s,
+        "images": train.num_images,
+        "lr_find": found,
+    }
+
+
+def plan(minutes: float, measured: dict, key: str) -> dict:
+    """Epochs that end inside ``minutes``, and the minutes they are predicted to take."""
+    budget_s = minutes * 60 - STAGE_OVERHEAD_S - measured["warmup_s"]
+    epochs = max(1, int(budget_s // measured["epoch_s"]))
+    predicted = (STAGE_OVERHEAD_S + measured["warmup_s"] + epochs * measured["epoch_s"]) / 60
+    return {"epochs": epochs, "predicted_minutes": round(predicted, 1), "fits": predicted <= minutes, "key": key}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--minutes", type=float, required=True, help="the budget for the train stage")
+    parser.add_argument(
+        "-S",
+        dest="changes",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a params change, as dvc exp run -S takes it (repeatable)",
+    )
+    parser.add_argument("--lr-find", action="store_true", help="also run a learning-rate range test")
+    parser.add_argument("--steps", type=int, default=12, help="training steps timed (default 12)")
+    parser.add_argument("--split", default="data/split")
+    parser.add_argument("--features", default="data/features")
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.minutes <= 0:
+        raise ParamsError(f"--minutes must be above 0; got {args.minutes:g}")
+    params = with_changes(Path(PARAMS_FILE), args.changes)
+    split_dir, features_dir = Path(args.split), Path(args.features)
+    if not (split_dir / "classes.json").exists() or not (features_dir / "manifest.json").exists():
+        raise DataError(f"{split_dir} or {features_dir} is missing: prepare the data first (`dvc repro featurize`)")
+    from ..runtime import start_keras
+
+    start_keras(params.train.backend)
+    measured = measure(params, split_dir, features_dir, args.steps, args.lr_find)
+    key = f"models.{params.model}.epochs"
+    sized = plan(args.minutes, measured, key)
+    changes = [c for c in args.changes if not c.startswith(f"{key}=")]
+    print(
+        f"plan: {params.model} on {measured['images']:,} training pictures: {measured['step_s']:.3f} s per step of "
+        f"{measured['recipe'].batch_size} ({measured['recipe'].batch_size / measured['step_s']:.0f} pictures/s), "
+        f"{measured['epoch_s']:.0f} s per epoch with validation, {measured['warmup_s']:.0f} s of tracing"
+    )
+    if measured["lr_find"]:
+        found = measured["lr_find"]
+        print(
+            f"plan: learning-rate range test over {found['steps']} steps: lowest loss at {found['lowest_loss_at']:.2g}; "
+            f"try {key.rsplit('.', 1)[0]}.learning_rate={found['suggested_learning_rate']:.2g}"
+        )
+    verdict = "" if sized["fits"] else " (one epoch does not fit: the budget is too short)"
+    print(
+        f"plan: {sized['epochs']} epoch(s) in {args.minutes:g} minutes, predicted {sized['predicted_minutes']} minutes for the train stage{verdict}"
+    )
+    print(" ".join(["dvc exp run", *(f"-S {c}" for c in changes), f"-S {key}={sized['epochs']}"]))

@@ -1,0 +1,44 @@
+"""`imgclf plan`: -S changes as DVC reads them, epochs sized to a budget from measured steps, the lr range test."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from fakes import REPO
+from imgclf.errors import ParamsError
+from imgclf.tools.plan import STAGE_OVERHEAD_S, lr_find, plan, with_changes
+
+
+def test_changes_are_read_as_dvc_writes_them_and_validated():
+    params = with_changes(
+        REPO / "params.yaml", ["model=resnext", "models.resnext.depth=20", "models.resnext.ema=1e-05"]
+    )
+    assert params.model == "resnext" and params.models.resnext.depth == 20 and params.models.resnext.ema == 1e-05
+    with pytest.raises(ParamsError, match=r"models\.resnext\.depth must be 9n\+2"):
+        with_changes(REPO / "params.yaml", ["models.resnext.depth=12"])
+    with pytest.raises(ParamsError, match=r"-S 'model': write key=value"):
+        with_changes(REPO / "params.yaml", ["model"])
+
+
+def test_the_epochs_end_inside_the_budget():
+    measured = {"epoch_s": 70.0, "warmup_s": 10.0}
+    sized = plan(60, measured, "models.resnext.epochs")
+    assert sized["epochs"] == int((3600 - STAGE_OVERHEAD_S - 10) // 70) and sized["fits"]
+    assert sized["predicted_minutes"] <= 60 < sized["predicted_minutes"] + 70 / 60
+    assert plan(0.5, measured, "k")["epochs"] == 1 and not plan(0.5, measured, "k")["fits"]  # said, not hidden
+
+
+def test_the_lr_range_test_suggests_a_rate_below_the_one_where_the_loss_blows_up():
+    from imgclf.models.head import HeadParams, build_head
+    from imgclf.training.batches import Batches
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(256) % 2
+    x = (rng.normal(size=(256, 8)) + labels[:, None] * 2).astype("float32")
+    model = build_head(8, 2, [16], 0.0, np.zeros(8), np.ones(8), seed=0)
+    found = lr_find(
+        model, Batches(x, labels, 2, 32, seed=0), dataclasses.replace(HeadParams(), optimizer="sgd"), steps=120
+    )
+    assert 1e-6 < found["suggested_learning_rate"] < found["lowest_loss_at"] < 10
+    assert found["suggested_learning_rate"] == pytest.approx(found["lowest_loss_at"] / 10)
