@@ -39,7 +39,7 @@ def _builders() -> dict:
 
     zoo = image_models()
     out = {name: zoo[name] for name in MODELS if name in zoo}
-    out["finetune"] = (Params().models.finetune, finetune_for_bench)
+    out["finetune"] = (Params().models.finetune.resolved("resnet50"), finetune_for_bench)
     return out
 
 

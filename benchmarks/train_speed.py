@@ -88,7 +88,7 @@ def finetune_for_bench():
     )
     return finetune_model(
         manifest,
-        finetune_backbone(manifest, models.finetune.fine_tune_at, seed=0),
+        finetune_backbone(manifest, "auto", seed=0),
         keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]),
         32,
         models.finetune.augment,
@@ -119,7 +119,7 @@ def training_rates() -> list[dict]:
             "model": "finetune",
             "input": "32 px, ResNet50 from conv5",
             "params": tuned.count_params(),
-            "images_per_s": round(_step_rate(_compiled(tuned, models.finetune), images, y), 1),
+            "images_per_s": round(_step_rate(_compiled(tuned, models.finetune.resolved("resnet50")), images, y), 1),
         }
     )
     for name, (recipe, build) in image_models().items():
