@@ -39,13 +39,13 @@ def with_changes(path: Path, changes: list[str]):
         key, sep, value = change.partition("=")
         if not sep:
             raise ParamsError(f"-S {change!r}: write key=value, as dvc exp run -S does")
-        section, *path_keys = key.split(".")
+        *sections, name = key.split(".")
         target = raw
-        for part in [section, *path_keys][:-1]:
+        for part in sections:
             if not isinstance(target.get(part), dict):
                 raise ParamsError(f"-S {change!r}: no section {part!r} in {path}")
             target = target[part]
-        target[key.split(".")[-1]] = read_yaml(value)
+        target[name] = read_yaml(value)
     return parse_params(raw, f"{path} with -S changes")
 
 
