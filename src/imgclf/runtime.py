@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 
 _INTERRUPTED = threading.Event()  # set by the SIGINT handler: process state, like the signal itself
+_REMEMBERING_HANDLER: list = [None]  # the innermost ``interrupts_remembered`` handler, None outside one
 
 # What TensorFlow's and LiteRT's C++ code print on every start: absl's pre-init notice, oneDNN and CUDA probing
 # on a machine without a GPU, CPU-feature notes, delegate creation. TF_CPP_MIN_LOG_LEVEL does not reach the lines
@@ -142,11 +143,44 @@ def interrupts_remembered() -> Iterator[None]:
 
     _INTERRUPTED.clear()
     previous = signal.signal(signal.SIGINT, handler)
+    _REMEMBERING_HANDLER.insert(0, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        _REMEMBERING_HANDLER.pop(0)
         _INTERRUPTED.clear()
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """In the block, a first Ctrl-C is only remembered, never raised where it lands; a second one raises at once.
+
+    Raised wherever the main thread happens to be in a TensorFlow step (a data
+    callback, a finalizer), the KeyboardInterrupt unwinds through code that was
+    not written for it, and the process was seen to abort ("free(): invalid next
+    size", SIGABRT) before it said anything. Training raises the remembered one
+    itself after the batch (``training.fit.StopOnInterrupt``), in plain Python.
+    Outside the main thread, where signals cannot be handled, it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if _INTERRUPTED.is_set():
+            raise KeyboardInterrupt
+        _INTERRUPTED.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if _INTERRUPTED.is_set():  # it came after the last batch
+        if previous is not _REMEMBERING_HANDLER[0]:
+            _INTERRUPTED.clear()  # nobody outside remembers it: raised now, once
+        raise KeyboardInterrupt
 
 
 def raise_if_interrupted() -> None:

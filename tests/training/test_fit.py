@@ -62,3 +62,56 @@ def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
             fit(50, tmp_path / "a")
     assert signal.getsignal(signal.SIGINT) is previous  # put back, and the flag cleared: later fits run on
     assert fit(1, tmp_path / "b").epochs_run == 1
+
+
+def test_a_ctrl_c_in_training_is_raised_after_the_batch_not_where_it_lands(tmp_path):
+    """Raised in the middle of a TensorFlow step, a KeyboardInterrupt was seen to abort the process (heap
+    corruption, no message). In ``fit`` the first SIGINT is only remembered and raised after the batch."""
+    import signal
+
+    import keras
+    import numpy as np
+
+    from imgclf.models.head import HeadParams, build_head
+    from imgclf.params import TrainParams
+    from imgclf.runtime import interrupts_remembered
+    from imgclf.training.batches import Batches
+    from imgclf.training.fit import fit_classifier
+
+    class CtrlCInsideABatch(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.after_the_signal, self.batches_ended = [], 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                signal.raise_signal(signal.SIGINT)
+                self.after_the_signal.append(batch)  # reached: the signal did not raise here
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches_ended += 1
+
+    x, labels = np.random.default_rng(0).normal(size=(32, 4)).astype("float32"), np.arange(32) % 2
+    head = build_head(4, 2, [8], 0.0, np.zeros(4), np.ones(4), seed=0)
+    recipe = dataclasses.replace(HeadParams(), epochs=50, batch_size=8)
+    batches = Batches(x, labels, 2, 8, seed=0), Batches(x, labels, 2, 8)
+    probe = CtrlCInsideABatch()
+    previous = signal.getsignal(signal.SIGINT)
+    with interrupts_remembered(), pytest.raises(KeyboardInterrupt):
+        fit_classifier(head, recipe, TrainParams(), *batches, tmp_path, "h", callbacks=(probe,))
+    assert probe.after_the_signal == [1] and probe.batches_ended == 1  # raised by StopOnInterrupt, batch 1's end
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_a_second_ctrl_c_is_raised_at_once():
+    import signal
+
+    from imgclf.runtime import interrupts_deferred, interrupts_remembered
+
+    reached = []
+    with interrupts_remembered(), pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        reached.append("first remembered")
+        signal.raise_signal(signal.SIGINT)
+        reached.append("second too")
+    assert reached == ["first remembered"]

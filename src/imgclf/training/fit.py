@@ -18,7 +18,7 @@ import numpy as np
 from .. import progress
 from ..errors import PipelineError
 from ..io import copy_tree
-from ..runtime import raise_if_interrupted
+from ..runtime import interrupts_deferred, raise_if_interrupted
 from .batches import ProcessRows
 from .live import LiveLogger, open_live
 from .optim import add_weight_decay, make_optimizer, schedule_callbacks
@@ -68,8 +68,8 @@ class EpochOrder(keras.callbacks.Callback):
 
 
 class StopOnInterrupt(keras.callbacks.Callback):
-    """Raises a Ctrl-C that reached the process at the next batch, even if Python dropped its first raise
-    (``runtime.interrupts_remembered``)."""
+    """Raises a Ctrl-C that reached the process at the next batch: in ``fit`` it is only remembered
+    (``runtime.interrupts_deferred``), and Python may have dropped a raise before (``interrupts_remembered``)."""
 
     def on_train_batch_end(self, batch, logs=None):
         raise_if_interrupted()
@@ -258,15 +258,16 @@ def fit_classifier(
     live.step = start.epoch if start.resumed else 0  # dvclive's own resume miscounts after a single step
     chain, timer, best, checkpointer = callback_chain(train, recipe, live, live_dir, checkpoint, start, callbacks)
     clock = time.perf_counter()
-    fitted = trainer.fit(
-        train,
-        validation_data=val,
-        epochs=recipe.epochs,
-        initial_epoch=start.epoch,
-        shuffle=False,  # the batches shuffle themselves, by (seed, epoch)
-        callbacks=chain,
-        verbose=2 if progress.enabled() else 0,  # one line per epoch
-    )
+    with interrupts_deferred():  # Ctrl-C raised by StopOnInterrupt between batches, not inside a step
+        fitted = trainer.fit(
+            train,
+            validation_data=val,
+            epochs=recipe.epochs,
+            initial_epoch=start.epoch,
+            shuffle=False,  # the batches shuffle themselves, by (seed, epoch)
+            callbacks=chain,
+            verbose=2 if progress.enabled() else 0,  # one line per epoch
+        )
     live.end()
     if checkpointer is not None:
         history, seconds = checkpointer.history, checkpointer.elapsed()
