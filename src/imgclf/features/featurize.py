@@ -19,7 +19,7 @@ from ..errors import DataError
 from ..hardware import BFLOAT16_FLAGS, cpu_flags, cpu_name, native_bfloat16
 from ..io import file_digest, new_array
 from ..progress import bar
-from ..runtime import raise_if_interrupted
+from ..runtime import interrupts_deferred, raise_if_interrupted
 from .backbones import build_backbone, on_pixels, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
@@ -94,7 +94,7 @@ def embed(model, images: np.ndarray, out: np.ndarray, batch_size: int, desc: str
     predict function is traced once.
     """
     start = time.perf_counter()
-    with bar(len(images), desc=desc, unit="img") as progress:
+    with bar(len(images), desc=desc, unit="img") as progress, interrupts_deferred():  # Ctrl-C between batches
         for first in range(0, len(images), batch_size):
             batch = np.asarray(images[first : first + batch_size])
             n = len(batch)
