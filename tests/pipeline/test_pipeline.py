@@ -184,8 +184,7 @@ def test_predict_rev_takes_a_file_of_the_export_or_an_absolute_path_and_names_wh
     from PIL import Image
 
     root, _ = project
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-qm", "trained", check=False)  # already committed when the artifact test ran first
+    committed(root)
     Image.fromarray(np.load(root / "data" / "split" / "test_images.npy")[0]).save(tmp_path / "a.png")
     for model in ("data/export/model.keras", str(root / "data" / "export")):
         done = run(root, "imgclf", "predict", str(tmp_path / "a.png"), "--rev", "HEAD", "--model", model)
@@ -206,10 +205,17 @@ def test_predict_rev_takes_a_file_of_the_export_or_an_absolute_path_and_names_wh
     )
 
 
+def committed(root) -> None:
+    """The pipeline's run committed (once: a test that ran first may have done it)."""
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-qm", "trained", check=False)
+
+
 def test_the_leaderboard_leaves_out_a_workspace_whose_metrics_are_older_than_its_params(project, tmp_path):
     """After `git checkout params.yaml` (or any edit), exp_show pairs the new params with the last run's
     metrics; that row is left out with a note instead of shown as a run nobody made."""
     root, _ = project
+    committed(root)  # a row that stays
     shown = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "a"))
     assert "the workspace row is left out" not in shown.stderr, shown.stderr
     params = root / "params.yaml"
@@ -221,3 +227,23 @@ def test_the_leaderboard_leaves_out_a_workspace_whose_metrics_are_older_than_its
         params.write_text(original)
     assert "the workspace row is left out" in stale.stderr
     assert "| workspace |" not in (tmp_path / "b" / "leaderboard.md").read_text()
+
+
+def test_the_leaderboard_reads_the_committed_runs_while_an_experiment_holds_the_workspace(project, tmp_path):
+    """`dvc exp run` locks the workspace's outputs for its whole run; the leaderboard, asked meanwhile, leaves
+    the workspace out (its results are not in yet) instead of failing with DVC's lock message."""
+    import json
+    import os
+
+    root, _ = project
+    committed(root)
+    lock = root / ".dvc" / "tmp" / "rwlock"
+    held = {"write": {str(root / "metrics"): {"pid": os.getpid(), "cmd": "dvc exp run (this test)"}}, "read": {}}
+    lock.write_text(json.dumps(held))
+    try:
+        board = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "lb"), check=False)
+    finally:
+        lock.unlink()
+    assert board.returncode == 0, board.stderr
+    assert "the workspace is left out: another DVC command is running here" in board.stderr
+    assert "| workspace |" not in (tmp_path / "lb" / "leaderboard.md").read_text()

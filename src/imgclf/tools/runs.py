@@ -64,14 +64,35 @@ def experiment_rows(revs: list[str], all_commits: bool, cwd: Path | None = None)
         return _cli_rows(json.loads(done.stdout))
     import dvc.api
     from dvc.exceptions import DvcException
+    from dvc.lock import LockError
     from dvc.scm import RevError
 
     try:
-        return without_stale_workspace(dvc.api.exp_show(repo=str(cwd or "."), revs=revs or None), cwd)
+        return finished(without_stale_workspace(dvc.api.exp_show(repo=str(cwd or "."), revs=revs or None), cwd))
     except RevError as exc:
         raise PipelineError(f"--rev: {exc}; name a commit, branch, tag or experiment of this project") from None
+    except LockError:  # an experiment is running in this workspace: its results are not in yet anyway
+        print("note: the workspace is left out: another DVC command is running here", file=sys.stderr)
+        return finished(committed_rows(revs, cwd))
     except DvcException as exc:
         raise PipelineError(f"cannot read experiments here ({exc}); run this inside a DVC project") from None
+
+
+def finished(rows: list[dict]) -> list[dict]:
+    """Rows without the experiments still queued or running: their params are the new run's, their metrics
+    still the last one's."""
+    return [row for row in rows if row.get("State") not in ("Queued", "Running")]
+
+
+def committed_rows(revs: list[str], cwd: Path | None = None) -> list[dict]:
+    """``dvc.api.exp_show`` without the workspace, which a running experiment holds locked."""
+    from dvc.api.experiments import _postprocess
+    from dvc.repo import Repo
+    from dvc.repo.experiments.show import tabulate
+
+    with Repo.open(str(cwd or ".")) as repo:
+        table, _ = tabulate(repo.experiments.show(revs=revs or None, hide_workspace=True), fill_value=None)
+    return _postprocess(table.as_dict())
 
 
 def stale_stages(cwd: Path | None = None) -> list[str]:
