@@ -112,3 +112,24 @@ def test_two_featurize_shards_join_into_the_bytes_of_one(tiny_project):
     assert sorted(stages) == ["featurize", "featurize_shard@0", "featurize_shard@1", "validate"]
     assert yaml.safe_load((root / "dvc.lock").read_text())["stages"]["featurize"]["outs"][0]["md5"] == before
     assert json.loads((root / "metrics" / "featurize.json").read_text())["shards"] == 2
+
+
+def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_suggests(tiny_project):
+    """`imgclf plan` on a prepared project: timed through fit, the user's -S changes kept, the epochs a param."""
+    model = [
+        "-S",
+        "model=mobilenet_v1",
+        "-S",
+        "models.mobilenet_v1.alpha=0.25",
+        "-S",
+        "models.mobilenet_v1.batch_size=8",
+    ]
+    done = run(tiny_project, "imgclf", "plan", "--minutes", "3", "--steps", "4", "--lr-find", *model)
+    lines = done.stdout.splitlines()
+    assert re.match(r"plan: mobilenet_v1 on \d+ training pictures: [\d.]+ s per step of 8 ", lines[0]), lines
+    suggested = float(re.search(r"try models\.mobilenet_v1\.learning_rate=([\d.e-]+)", done.stdout).group(1))
+    assert 1e-7 < suggested < 1
+    predicted = float(re.search(r"predicted ([\d.]+) minutes for the train stage", done.stdout).group(1))
+    epochs = int(re.search(r"-S models\.mobilenet_v1\.epochs=(\d+)$", lines[-1]).group(1))
+    assert epochs >= 1 and predicted <= 3
+    assert lines[-1].startswith("dvc exp run -S model=mobilenet_v1 -S models.mobilenet_v1.alpha=0.25 -S models.")
