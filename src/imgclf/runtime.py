@@ -173,14 +173,15 @@ def interrupts_deferred() -> Iterator[None]:
         _INTERRUPTED.set()
 
     previous = signal.signal(signal.SIGINT, handler)
+    remembered_outside = previous is not None and previous is _REMEMBERING_HANDLER[0]
     try:
         yield
+        if _INTERRUPTED.is_set():  # it came after the last batch
+            raise KeyboardInterrupt
     finally:
         signal.signal(signal.SIGINT, previous)
-    if _INTERRUPTED.is_set():  # it came after the last batch
-        if previous is not _REMEMBERING_HANDLER[0]:
-            _INTERRUPTED.clear()  # nobody outside remembers it: raised now, once
-        raise KeyboardInterrupt
+        if not remembered_outside:
+            _INTERRUPTED.clear()  # raised once; nobody outside remembers it
 
 
 def raise_if_interrupted() -> None:

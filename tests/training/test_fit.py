@@ -115,3 +115,16 @@ def test_a_second_ctrl_c_is_raised_at_once():
         signal.raise_signal(signal.SIGINT)
         reached.append("second too")
     assert reached == ["first remembered"]
+
+
+def test_outside_a_stage_a_deferred_ctrl_c_is_raised_once_and_then_forgotten():
+    """In a notebook (no ``interrupts_remembered``), the Ctrl-C that stopped one fit must not stop the next."""
+    import signal
+
+    from imgclf.runtime import interrupts_deferred, raise_if_interrupted
+
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        raise_if_interrupted()  # what StopOnInterrupt does after the batch
+    with interrupts_deferred():
+        raise_if_interrupted()  # nothing left over
