@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -89,25 +90,33 @@ def start(root: Path, *cmd: str) -> subprocess.Popen:
     )
 
 
-def _epoch(state: Path) -> int:
-    """The epoch a checkpoint holds; 0 if the next save has just removed it."""
-    try:
-        return json.loads(state.read_text())["epoch"]
-    except (FileNotFoundError, json.JSONDecodeError):
-        return 0
+def checkpointed_epoch(root: Path) -> int:
+    """The last epoch checkpointed under ``root/checkpoints``; 0 for none (or one the next save is replacing)."""
+    epochs = []
+    for state in root.glob("checkpoints/*/*/epoch-*/state.json"):
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+            epochs.append(json.loads(state.read_text())["epoch"])
+    return max(epochs, default=0)
+
+
+def wait_for_epoch(root: Path, epoch: int, processes: list, timeout_s: float = 300) -> bool:
+    """Whether epoch ``epoch`` got checkpointed while ``processes`` all ran. The checkpoint file is the only
+    signal a training process gives from outside, so it is polled (every 20 ms, up to ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    while checkpointed_epoch(root) < epoch:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def interrupt_after_epoch(root: Path, cmd: list[str], epoch: int, sig: int) -> tuple[int, str, str]:
     """Run ``cmd``; send ``sig`` to all of it (dvc and the stage) once epoch ``epoch`` is checkpointed."""
     shutil.rmtree(root / "checkpoints", ignore_errors=True)
     process = start(root, *cmd)
-    deadline, states = time.monotonic() + 300, []
-    while time.monotonic() < deadline and process.poll() is None:
-        states = list((root / "checkpoints").glob("*/*/epoch-*/state.json"))
-        if states and max(_epoch(p) for p in states) >= epoch:
-            os.killpg(process.pid, sig)
-            break
-        time.sleep(0.02)
+    reached = wait_for_epoch(root, epoch, [process])
+    if reached:
+        os.killpg(process.pid, sig)
     out, err = process.communicate(timeout=120)
-    assert states, f"training ended before it could be interrupted:\n{out}\n{err}"
+    assert reached, f"training ended before it could be interrupted:\n{out}\n{err}"
     return process.returncode, out, err

@@ -1,7 +1,6 @@
 """Several processes training one model (training/cluster.py): two processes on 127.0.0.1 through the real train
 stage, against one process on the same global batches; a killed peer; a resume after a kill."""
 
-import contextlib
 import json
 import signal
 import time
@@ -11,28 +10,13 @@ import pytest
 
 from imgclf.tools.cluster_demo import free_port, launch, make_project, weights
 from imgclf.training.cluster import Cluster, cluster_from, diagnosis
+from projects import wait_for_epoch
 
 pytestmark = pytest.mark.slow
 
 
 def pair(root, port):
     return [launch(root, 2, port, i) for i in (0, 1)]
-
-
-def epoch_reached(root) -> int:
-    """The last epoch process 0 has checkpointed."""
-    epochs = []
-    for state in root.glob("checkpoints/*/*/epoch-*/state.json"):
-        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):  # replaced by the next one as we read
-            epochs.append(json.loads(state.read_text())["epoch"])
-    return max(epochs, default=0)
-
-
-def wait_for_epoch(root, epoch: int, processes, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while epoch_reached(root) < epoch:
-        assert time.monotonic() < deadline and all(p.poll() is None for p in processes), "training ended too soon"
-        time.sleep(0.02)
 
 
 def test_two_processes_through_the_train_stage_match_one_process_on_the_global_batch(tmp_path):
@@ -58,7 +42,7 @@ def test_a_killed_peer_ends_the_other_within_the_timeout_with_one_line_and_write
     (root / "data" / "train" / "model.keras").write_text("the previous model")
     port = free_port()
     processes = pair(root, port)
-    wait_for_epoch(root, 2, processes)
+    assert wait_for_epoch(root, 2, processes, timeout_s=60), "training ended too soon"
     processes[1].send_signal(signal.SIGKILL)
     killed = time.monotonic()
     _, err = processes[0].communicate(timeout=60)
@@ -76,7 +60,7 @@ def test_a_run_killed_mid_way_resumes_to_the_weights_of_an_uninterrupted_one(tmp
     root = make_project(tmp_path / "two", epochs=8, batch_size=8, learning_rate=0.002)
     single = launch(one, 1, 0)
     processes = pair(root, free_port())
-    wait_for_epoch(root, 3, processes)
+    assert wait_for_epoch(root, 3, processes, timeout_s=60), "training ended too soon"
     for process in processes:
         process.send_signal(signal.SIGKILL)
         process.wait()
