@@ -65,6 +65,29 @@ def test_fine_tuning_leaves_batchnorm_statistics_alone_and_trains_from_fine_tune
     )
 
 
+def test_adapted_batchnorm_trains_its_scales_and_statistics_and_predicts_on_them(cache):
+    manifest = FeatureManifest.load(cache / "features")
+    backbone = finetune_backbone(manifest, fine_tune_at=160, seed=0, batchnorm="adapted")
+    head = keras.Sequential([keras.Input((manifest.embedding_dim,)), keras.layers.Dense(2)])
+    model = finetune_model(manifest, backbone, head, 24, Augment(), seed=0, batchnorm="adapted")
+    bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    before = [[w.copy() for w in bn.get_weights()] for bn in bns]
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    x = load_array(cache / "split" / "train_images.npy")
+    y = np.eye(2, dtype="float32")[load_array(cache / "split" / "train_labels.npy")]
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    index = {id(layer): i for i, layer in enumerate(backbone.layers)}
+    for bn, weights in zip(bns, before):
+        changed = [not np.array_equal(a, b) for a, b in zip(weights, bn.get_weights())]
+        if index[id(bn)] < 160:  # before fine_tune_at: untouched, as the convolutions there
+            assert not any(changed) and not bn.trainable
+        else:  # gamma, beta, moving mean, moving variance
+            assert all(changed), bn.name
+    # inference uses the moving statistics: two calls agree, and agree with batch-of-one calls
+    whole = model.predict(x[:4], verbose=0)
+    np.testing.assert_allclose(whole, model.predict(x[:4], batch_size=1, verbose=0), rtol=1e-4, atol=1e-5)
+
+
 def test_fine_tune_at_beyond_the_backbone_names_the_param(cache):
     manifest = FeatureManifest.load(cache / "features")
     with pytest.raises(

@@ -31,16 +31,32 @@ if TYPE_CHECKING:
 # conv5 for a few epochs). MobileNet: measured on CIFAR-10 with the ImageNet MobileNet-0.25 (docs/measured.md).
 # Any other backbone: an estimate, between the two, not measured.
 AUTO_RECIPES = {
-    "resnet": {"epochs": 3, "optimizer": "adam", "learning_rate": 1e-5, "warmup_epochs": 0.0, "label_smoothing": 0.0},
+    "resnet": {
+        "epochs": 3,
+        "optimizer": "adam",
+        "learning_rate": 1e-5,
+        "warmup_epochs": 0.0,
+        "label_smoothing": 0.0,
+        "batchnorm": "frozen",
+    },
     "mobilenet": {
         "epochs": 20,
         "optimizer": "adam",
         "learning_rate": 1e-3,
         "warmup_epochs": 1.0,
         "label_smoothing": 0.1,
+        "batchnorm": "frozen",
     },
-    "": {"epochs": 10, "optimizer": "adam", "learning_rate": 1e-4, "warmup_epochs": 1.0, "label_smoothing": 0.1},
+    "": {
+        "epochs": 10,
+        "optimizer": "adam",
+        "learning_rate": 1e-4,
+        "warmup_epochs": 1.0,
+        "label_smoothing": 0.1,
+        "batchnorm": "frozen",
+    },
 }
+BATCHNORM = ("frozen", "adapted")
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,8 @@ class FinetuneParams(Optimization):
     schedule: str = param("cosine", OneOf(SCHEDULES))
     warmup_epochs: float | str = param("auto", AutoOr(Number(float, 0)))
     label_smoothing: float | str = param("auto", AutoOr(UNIT_INTERVAL))
+    # frozen: ImageNet statistics and scales, inference mode; adapted: trained, batch statistics while training
+    batchnorm: str = param("auto", OneOf(("auto", *BATCHNORM)))
     augment: Augment = field(default_factory=Augment)
 
     def resolved(self, backbone: str) -> FinetuneParams:
@@ -68,8 +86,11 @@ class FinetuneParams(Optimization):
         return dataclasses.replace(self, **chosen)
 
 
-def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str, seed: int) -> keras.Model:
-    """The featurize stage's backbone, trainable from layer ``fine_tune_at`` on, BatchNormalization frozen.
+def finetune_backbone(
+    manifest: FeatureManifest, fine_tune_at: int | str, seed: int, batchnorm: str = "frozen"
+) -> keras.Model:
+    """The featurize stage's backbone, trainable from layer ``fine_tune_at`` on; its BatchNormalization
+    layers there too when ``batchnorm`` is 'adapted' (else they keep ImageNet's statistics and scales).
 
     Built from the manifest (backbone, weights, alpha, size) and ``seed``, so it is
     the very network whose embeddings the cache holds, random init included.
@@ -90,14 +111,26 @@ def finetune_backbone(manifest: FeatureManifest, fine_tune_at: int | str, seed: 
         )
     backbone.trainable = True
     for i, layer in enumerate(backbone.layers):
-        layer.trainable = i >= fine_tune_at and not isinstance(layer, keras.layers.BatchNormalization)
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= fine_tune_at and (batchnorm == "adapted" or not is_bn)
     return backbone
 
 
 def finetune_model(
-    manifest: FeatureManifest, backbone: keras.Model, head: keras.Model, input_size: int, augment: Augment, seed: int
+    manifest: FeatureManifest,
+    backbone: keras.Model,
+    head: keras.Model,
+    input_size: int,
+    augment: Augment,
+    seed: int,
+    batchnorm: str = "frozen",
 ) -> keras.Model:
-    """pixels -> augment -> the featurize graph (scaling, resize, backbone in inference mode) -> head."""
+    """pixels -> augment -> the featurize graph (scaling, resize, backbone) -> head.
+
+    The backbone runs in inference mode unless ``batchnorm`` is 'adapted': then its
+    trainable BatchNormalization layers use batch statistics in training, as in
+    training from scratch, and their moving statistics follow the new pictures.
+    """
     import keras
 
     from ..features.backbones import on_pixels
@@ -106,7 +139,9 @@ def finetune_model(
     inputs = keras.Input((input_size, input_size, 3), name="pixels")
     augmenter = augmentation(augment, input_size, seed)
     x = augmenter(inputs) if augmenter is not None else inputs
-    x = on_pixels(x, manifest.backbone, manifest.image_size, backbone)
+    x = on_pixels(
+        x, manifest.backbone, manifest.image_size, backbone, training=None if batchnorm == "adapted" else False
+    )
     return keras.Model(inputs, head(x), name=f"{manifest.backbone}_finetune")
 
 
@@ -143,9 +178,11 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
     )
     val_batches = Batches(val_images, val_labels, classes, recipe.batch_size)
     with run.building():
-        backbone = finetune_backbone(manifest, recipe.fine_tune_at, params.seed)
+        backbone = finetune_backbone(manifest, recipe.fine_tune_at, params.seed, recipe.batchnorm)
         # The head was compiled for phase 1; an uncompiled view keeps its optimizer out of the saved model.
-        model = finetune_model(manifest, backbone, inference_view(head), images.shape[1], augment, params.seed)
+        model = finetune_model(
+            manifest, backbone, inference_view(head), images.shape[1], augment, params.seed, recipe.batchnorm
+        )
         result = fit_classifier(
             model,
             recipe,

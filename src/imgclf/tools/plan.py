@@ -149,11 +149,12 @@ def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path,
     )
     return finetune_model(
         manifest,
-        finetune_backbone(manifest, recipe.fine_tune_at, params.seed),
+        finetune_backbone(manifest, recipe.fine_tune_at, params.seed, recipe.batchnorm),
         head,
         shape[0],
         recipe.augment,
         params.seed,
+        recipe.batchnorm,
     )
 
 
