@@ -119,11 +119,25 @@ def test_train_finetune_runs_both_phases(cache, tmp_path):
     [
         (
             "mobilenet",
-            {"fine_tune_at": 0, "optimizer": "adam", "learning_rate": 1e-3, "epochs": 20, "label_smoothing": 0.1},
+            {
+                "fine_tune_at": 0,
+                "optimizer": "adam",
+                "learning_rate": 1e-3,
+                "epochs": 12,
+                "label_smoothing": 0.1,
+                "batchnorm": "adapted",
+            },
         ),
         (
             "resnet50",
-            {"fine_tune_at": 143, "optimizer": "adam", "learning_rate": 1e-5, "epochs": 3, "label_smoothing": 0.0},
+            {
+                "fine_tune_at": 143,
+                "optimizer": "adam",
+                "learning_rate": 1e-5,
+                "epochs": 3,
+                "label_smoothing": 0.0,
+                "batchnorm": "frozen",
+            },
         ),
         ("vgg16", {"fine_tune_at": 13, "optimizer": "adam", "learning_rate": 1e-4, "epochs": 10}),  # an estimate
     ],
