@@ -155,6 +155,16 @@ def test_whole_numbers_that_dvc_gives_as_floats_show_as_integers():
     assert table["recipe"].iloc[0] == "epochs=40, learning_rate=0.001"
 
 
+def test_the_recipe_shows_every_key_of_it_that_differs_between_runs_of_the_model():
+    base = {**row("frozen", 0.85), "models.head.label_smoothing": 0.1, "models.head.dropout": 0.3}
+    adapted = {**row("smoothed", 0.88), "models.head.label_smoothing": 0.0, "models.head.dropout": 0.3}
+    other = {**row("r", 0.7, model="resnext"), "models.resnext.label_smoothing": 0.0}
+    table = runs([base, adapted, other]).set_index("name")
+    assert table.loc["frozen", "recipe"] == "epochs=3, learning_rate=0.001, label_smoothing=0.1"
+    assert table.loc["smoothed", "recipe"] == "epochs=3, learning_rate=0.001, label_smoothing=0"
+    assert table.loc["r", "recipe"] == "epochs=3, learning_rate=0.001"  # alone: nothing of its recipe differs
+
+
 def test_one_result_under_several_names_counts_once():
     """The README's sweep seen from main: the workspace, main and a tag all show the seed-0 run, and
     `--all-commits` shows it once per commit that carries its metrics. n counts runs, not names."""

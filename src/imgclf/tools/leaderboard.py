@@ -87,7 +87,7 @@ def runs(rows: list[dict]) -> pd.DataFrame:
         json.dumps({k: v for k, v in relevant(c).items() if k != "seed"}, sort_keys=True, default=str)
         for c in table["config"]
     ]
-    table["recipe"] = [recipe_of(c) for c in table["config"]]
+    table["recipe"] = recipes(table)
     table["setup"] = setups(table)
     return table
 
@@ -114,11 +114,31 @@ def setups(table: pd.DataFrame) -> list[str]:
     return shown
 
 
-def recipe_of(config: dict) -> str:
+def recipes(table: pd.DataFrame) -> list[str]:
+    """Per run, the main recipe keys, and any other key of its model's recipe whose value differs between
+    runs of that model on its test set (``label_smoothing=0.1``, ``batchnorm=adapted``): two rows that
+    read alike have the same recipe."""
+    shown = [""] * len(table)
+    for (_, _, model), part in table.groupby(["dataset", "test_images", "model"], sort=False, dropna=False):
+        rows = [table.index.get_loc(i) for i in part.index]
+        prefix = f"models.{model}."
+        keys = sorted({k[len(prefix) :] for i in rows for k in table["config"].iloc[i] if k.startswith(prefix)})
+        varying = [
+            k
+            for k in keys
+            if k not in RECIPE_KEYS
+            and len({json.dumps(normalized(table["config"].iloc[i].get(prefix + k)), default=str) for i in rows}) > 1
+        ]
+        for i in rows:
+            shown[i] = recipe_of(table["config"].iloc[i], varying)
+    return shown
+
+
+def recipe_of(config: dict, extra: list[str] = ()) -> str:
     model = config.get("model")
     return ", ".join(
         f"{k}={shown_value(config[f'models.{model}.{k}'])}"
-        for k in RECIPE_KEYS
+        for k in (*RECIPE_KEYS, *extra)
         if config.get(f"models.{model}.{k}") is not None
     )
 
