@@ -133,3 +133,12 @@ def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_s
     epochs = int(re.search(r"-S models\.mobilenet_v1\.epochs=(\d+)$", lines[-1]).group(1))
     assert epochs >= 1 and predicted <= 3
     assert lines[-1].startswith("dvc exp run -S model=mobilenet_v1 -S models.mobilenet_v1.alpha=0.25 -S models.")
+    finetune = ["-S", "model=finetune", "-S", "models.finetune.batch_size=8", "-S", "models.finetune.epochs=2"]
+    done = run(tiny_project, "imgclf", "plan", "--minutes", "3", "--steps", "4", *finetune)
+    head_s = float(
+        re.search(r"plan: phase 1, the head on the cached embeddings \(\d+ epochs at most\): (\d+) s", done.stdout)[1]
+    )
+    sized = re.search(
+        r"predicted ([\d.]+) minutes for the train stage\n.*-S models\.finetune\.epochs=(\d+)$", done.stdout
+    )
+    assert head_s >= 0 and float(sized[1]) <= 3 and int(sized[2]) >= 1, done.stdout

@@ -29,6 +29,13 @@ def test_the_epochs_end_inside_the_budget():
     assert plan(0.5, measured, "k")["epochs"] == 1 and not plan(0.5, measured, "k")["fits"]  # said, not hidden
 
 
+def test_fine_tunings_head_phase_comes_out_of_the_budget():
+    alone = plan(30, {"epoch_s": 120.0, "warmup_s": 12.0}, "models.finetune.epochs")
+    with_head = plan(30, {"epoch_s": 120.0, "warmup_s": 12.0, "head_s": 130.0}, "models.finetune.epochs")
+    assert (alone["epochs"], with_head["epochs"]) == (14, 13)  # 1800 - 30 - 12 = 1758 s; less 130: 1628 s
+    assert with_head["predicted_minutes"] == pytest.approx((30 + 12 + 130 + 13 * 120) / 60, abs=0.05)
+
+
 def test_the_lr_range_test_suggests_a_rate_below_the_one_where_the_loss_blows_up():
     from imgclf.models.head import HeadParams, build_head
     from imgclf.training.batches import Batches
