@@ -10,7 +10,7 @@ from fakes import featurized
 from imgclf.errors import ParamsError
 from imgclf.features.manifest import FeatureManifest
 from imgclf.io import load_array
-from imgclf.models.finetune import FinetuneParams, finetune_backbone, finetune_model
+from imgclf.models.finetune import FinetuneParams, finetune_backbone, finetune_model, joined_curve
 from imgclf.models.head import HeadParams
 from imgclf.models.registry import train
 from imgclf.params import FeaturesParams, ModelsParams, Params
@@ -147,3 +147,11 @@ def test_auto_takes_the_recipe_of_the_backbone_family_and_keeps_what_is_set(back
     assert {k: getattr(recipe, k) for k in expected} == expected
     mine = dataclasses.replace(FinetuneParams(), learning_rate=3e-4, epochs=7).resolved(backbone)
     assert (mine.learning_rate, mine.epochs) == (3e-4, 7)
+
+
+def test_the_two_phases_share_one_clock_in_the_accuracy_against_minutes_curve():
+    head = [{"epoch": 1, "minutes": 0.1, "val_accuracy": 0.7}, {"epoch": 2, "minutes": 0.2, "val_accuracy": 0.75}]
+    main = [{"epoch": 1, "minutes": 2.0, "val_accuracy": 0.8}]
+    curve = joined_curve(head, main)
+    assert [(c["phase"], c["minutes"]) for c in curve] == [("head", 0.1), ("head", 0.2), ("fine-tune", 2.2)]
+    assert joined_curve([], main)[0]["minutes"] == 2.0

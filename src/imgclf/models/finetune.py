@@ -205,10 +205,16 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
         "head_phase": head_result.outcome(),
     }
     report = summary(model, "finetune", "images", result, len(labels), len(val_labels), **extra)
-    head_curve = [{**c, "phase": "head"} for c in head_result.curve]
-    offset = head_curve[-1]["minutes"] if head_curve else 0.0
-    curve = head_curve + [{**c, "minutes": round(c["minutes"] + offset, 3), "phase": "fine-tune"} for c in result.curve]
+    curve = joined_curve(head_result.curve, result.curve)
     return Trained(report, {**result.timing(), "head_phase": head_result.timing(), "curve": curve})
+
+
+def joined_curve(head: list[dict], main: list[dict]) -> list[dict]:
+    """Both phases' epochs on one clock, each marked with its phase: the accuracy-against-minutes plot."""
+    offset = head[-1]["minutes"] if head else 0.0
+    return [{**c, "phase": "head"} for c in head] + [
+        {**c, "minutes": round(c["minutes"] + offset, 3), "phase": "fine-tune"} for c in main
+    ]
 
 
 SMALL = {"epochs": 1, "batch_size": 32, "head": {"epochs": 3, "hidden_units": [32]}}
