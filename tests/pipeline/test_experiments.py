@@ -127,8 +127,9 @@ def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_s
     done = run(tiny_project, "imgclf", "plan", "--minutes", "3", "--steps", "4", "--lr-find", *model)
     lines = done.stdout.splitlines()
     assert re.match(r"plan: mobilenet_v1 on \d+ training pictures: [\d.]+ s per step of 8 ", lines[0]), lines
-    suggested = float(re.search(r"try models\.mobilenet_v1\.learning_rate=([\d.e-]+)", done.stdout).group(1))
-    assert 1e-7 < suggested < 1
+    # On 12 pictures a class the loss is mostly noise: the test says so, or suggests a rate it tried, over 1e-6
+    found = re.search(r"range test over \d+ steps: (?:(inconclusive),|.*learning_rate=([\d.e-]+)$)", done.stdout, re.M)
+    assert found and (found[1] == "inconclusive" or 1e-7 < float(found[2]) <= 1), done.stdout
     predicted = float(re.search(r"predicted ([\d.]+) minutes for the train stage", done.stdout).group(1))
     epochs = int(re.search(r"-S models\.mobilenet_v1\.epochs=(\d+)$", lines[-1]).group(1))
     assert epochs >= 1 and predicted <= 3

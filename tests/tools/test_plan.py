@@ -49,3 +49,18 @@ def test_the_lr_range_test_suggests_a_rate_below_the_one_where_the_loss_blows_up
     )
     assert 1e-6 < found["suggested_learning_rate"] < found["lowest_loss_at"] < 10
     assert found["suggested_learning_rate"] == pytest.approx(found["lowest_loss_at"] / 10)
+
+
+def test_the_lr_range_test_suggests_nothing_where_the_loss_never_falls():
+    """Pictures that say nothing of their (balanced) labels: no rate lowers the loss, and a suggestion would be
+    wherever noise put the lowest point (CI once printed 1e-7, a tenth of the first rate, on 12 pictures)."""
+    from imgclf.models.head import HeadParams, build_head
+    from imgclf.training.batches import Batches
+
+    labels = np.arange(256) % 2
+    model = build_head(8, 2, [16], 0.0, np.zeros(8), np.ones(8), seed=0)
+    found = lr_find(model, Batches(np.zeros((256, 8), "float32"), labels, 2, 32, seed=0), HeadParams(), steps=120)
+    assert found["suggested_learning_rate"] is None
+    assert found["lowest_loss"] > 0.9 * found["start_loss"] and found["start_loss"] == pytest.approx(
+        np.log(2), abs=0.05
+    )
