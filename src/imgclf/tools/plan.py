@@ -176,7 +176,6 @@ def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path,
 def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_lr: bool = False) -> dict:
     """Seconds per step and per epoch (validation included) of ``params.model``'s training on this data."""
     from ..models.registry import MODELS
-    from ..training.fit import compile_for
 
     name, spec = params.model, MODELS[params.model]
     if spec.train is not None and spec.build is None and name != "finetune":
@@ -186,11 +185,7 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
         from ..features.manifest import FeatureManifest
 
         recipe = recipe.resolved(FeatureManifest.load(features_dir).backbone)
-    train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
-    model = _model(name, spec, recipe, params, split_dir, features_dir, shape)
-    trainer = compile_for(model, recipe, params.train, len(train))
-    step_s, warmup_s = step_seconds(trainer, train, steps)
-    epoch_s = step_s * len(train) + validation_seconds(trainer, val)
+    train, shape, step_s, warmup_s, epoch_s = epoch_timing(name, spec, recipe, params, split_dir, features_dir, steps)
     # Fine-tuning's phase 1, the head on the cached embeddings, runs before the epochs sized: all its epochs
     # (an upper bound where its patience stops it early). Measured on a 45,000-picture run: 64 s.
     head_s = head_phase_seconds(recipe.head, params, split_dir, features_dir, steps) if name == "finetune" else 0.0
@@ -209,18 +204,24 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
     }
 
 
+def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, steps: int):
+    """(train batches, input shape, s per step, s of tracing, s per epoch with validation) of ``name``'s training."""
+    from ..training.fit import compile_for
+
+    train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
+    model = compile_for(
+        _model(name, spec, recipe, params, split_dir, features_dir, shape), recipe, params.train, len(train)
+    )
+    step_s, warmup_s = step_seconds(model, train, steps)
+    return train, shape, step_s, warmup_s, step_s * len(train) + validation_seconds(model, val)
+
+
 def head_phase_seconds(head_recipe, params, split_dir: Path, features_dir: Path, steps: int) -> float:
     """Seconds of fine-tuning's phase 1 (``head_recipe.epochs`` on the embeddings), timed as the epochs are."""
     from ..models.registry import MODELS
-    from ..training.fit import compile_for
 
-    spec = MODELS["head"]
-    train, val, shape = _batches(spec, head_recipe, params, split_dir, features_dir)
-    model = compile_for(
-        _model("head", spec, head_recipe, params, split_dir, features_dir, shape), head_recipe, params.train, len(train)
-    )
-    step_s, warmup_s = step_seconds(model, train, steps)
-    return warmup_s + head_recipe.epochs * (step_s * len(train) + validation_seconds(model, val))
+    *_, warmup_s, epoch_s = epoch_timing("head", MODELS["head"], head_recipe, params, split_dir, features_dir, steps)
+    return warmup_s + head_recipe.epochs * epoch_s
 
 
 def plan(minutes: float, measured: dict, key: str) -> dict:
