@@ -8,6 +8,7 @@ import pytest
 
 from fakes import featurized
 from imgclf.errors import ParamsError
+from imgclf.evaluation.reports import train_record
 from imgclf.features.manifest import FeatureManifest
 from imgclf.io import load_array
 from imgclf.models.finetune import FinetuneParams, finetune_backbone, finetune_model, joined_curve
@@ -112,6 +113,8 @@ def test_train_finetune_runs_both_phases(cache, tmp_path):
     assert summary["input"] == "images" and (tmp_path / "model.keras").exists()
     assert (tmp_path / "live_head" / "metrics.json").exists() and (tmp_path / "live" / "metrics.json").exists()
     assert set(trained.timing) >= {"seconds", "images_per_second", "head_phase"}  # the timing has one owner
+    # what evaluate copies into eval.json: the leaderboard groups an auto run by what auto became
+    assert train_record(summary)["recipe_used"]["fine_tune_at"] == 165
 
 
 @pytest.mark.parametrize(

@@ -200,3 +200,26 @@ def test_by_run_shows_whole_seeds_and_the_setup_that_differs():
     assert "| 1 | r50 | r500123 | head | 0 | 0.8000 |" in text and "| head | 1 | 0.7500 |" in text  # not 0.0, 1.0
     assert table["setup"].tolist() == ["features.backbone=resnet50", "features.backbone=mobilenet"]
     assert "features.backbone=mobilenet" in markdown(ranked(grouped(runs(rows)), "top1_mean"), by_run=False)
+
+
+def test_a_run_left_at_auto_groups_with_one_that_set_what_auto_became():
+    """Fine-tuning's ``auto`` recipe resolves per backbone at train time, and eval.json says to what."""
+    by_hand = {
+        **row("hand", 0.88, seed=0, model="finetune"),
+        "models.finetune.batchnorm": "adapted",
+        "models.finetune.head.epochs": 40,
+    }
+    auto = {
+        **row("auto", 0.87, seed=1, model="finetune"),
+        "models.finetune.batchnorm": "auto",
+        "models.finetune.epochs": "auto",
+        "models.finetune.head.epochs": 40,
+        "train.recipe_used.batchnorm": "adapted",
+        "train.recipe_used.epochs": 3,
+    }
+    table = grouped(runs([by_hand, auto]))
+    assert table["n"].tolist() == [2] and table["seeds"].tolist() == ["0, 1"]
+    # a run that auto made different stays apart, and the head's own epochs are not the recipe's
+    frozen = {**auto, "Experiment": "frozen", "rev": "frozen0123", "train.recipe_used.batchnorm": "frozen"}
+    assert grouped(runs([by_hand, auto, frozen]))["n"].tolist() == [2, 1]
+    assert runs([auto]).iloc[0]["config"]["models.finetune.head.epochs"] == 40

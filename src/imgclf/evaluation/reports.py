@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..errors import DataError, listed
 
-# train.json numbers worth a column next to the test metrics.
-TRAIN_FIELDS = ("params", "epochs_run", "best_epoch", "best_val_accuracy", "replicas", "global_batch")
+# train.json numbers worth a column next to the test metrics, and the recipe an ``auto`` param became.
+TRAIN_FIELDS = ("params", "epochs_run", "best_epoch", "best_val_accuracy", "replicas", "global_batch", "recipe_used")
 
 
 def history_table(live_dir: Path) -> pd.DataFrame:

@@ -10,7 +10,9 @@ top-5 and macro F1, ranked by the mean. A single run's top-1 is not a result.
 A result is counted once however many names point at it (the workspace and
 HEAD, a tag and its commit, commits that carry the same metrics), and params
 that do not change the model or its scores (``export.*``, shards, another
-model's recipe) do not split a group.
+model's recipe) do not split a group. A recipe left at ``auto`` counts as what
+it became (eval.json's ``train.recipe_used``), so it groups with runs that set
+the same values by hand.
 """
 
 from __future__ import annotations

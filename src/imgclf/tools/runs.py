@@ -166,4 +166,11 @@ def run_record(row: dict, param_keys: list[str]) -> dict | None:
         "test_set": value(row, EVAL_FILE, "run.test_set"),
     }
     record["config"] = {key: value(row, PARAMS_FILE, key) for key in param_keys}
+    # What an ``auto`` recipe became, where the run says (fine-tuning): a run left at auto and one that set
+    # the same values by hand are the same recipe.
+    prefix = f"models.{record['model']}."
+    for key in (k for k in param_keys if k.startswith(prefix)):
+        used = value(row, EVAL_FILE, f"train.recipe_used.{key[len(prefix) :]}")
+        if used is not None:
+            record["config"][key] = used
     return record
