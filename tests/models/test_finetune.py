@@ -113,6 +113,11 @@ def test_train_finetune_runs_both_phases(cache, tmp_path):
     assert summary["input"] == "images" and (tmp_path / "model.keras").exists()
     assert (tmp_path / "live_head" / "metrics.json").exists() and (tmp_path / "live" / "metrics.json").exists()
     assert set(trained.timing) >= {"seconds", "images_per_second", "head_phase"}  # the timing has one owner
+    # what the run cost (the leaderboard's train minutes): both phases, and the curve's clock ends inside it
+    timing = trained.timing
+    assert timing["head_phase"]["seconds"] > 0 and timing["fine_tune_seconds"] >= sum(timing["epoch_seconds"])
+    assert timing["seconds"] == pytest.approx(timing["head_phase"]["seconds"] + timing["fine_tune_seconds"], abs=0.002)
+    assert timing["head_phase"]["seconds"] / 60 < timing["curve"][-1]["minutes"] <= timing["seconds"] / 60 + 0.001
     # what evaluate copies into eval.json: the leaderboard groups an auto run by what auto became
     assert train_record(summary)["recipe_used"]["fine_tune_at"] == 165
 
