@@ -208,6 +208,9 @@ def test_a_run_left_at_auto_groups_with_one_that_set_what_auto_became():
         **row("hand", 0.88, seed=0, model="finetune"),
         "models.finetune.batchnorm": "adapted",
         "models.finetune.head.epochs": 40,
+        # an eval.json from before recipe_used, beside one with it: exp_show fills the text "None" in
+        "train.recipe_used.batchnorm": "None",
+        "train.recipe_used.epochs": "None",
     }
     auto = {
         **row("auto", 0.87, seed=1, model="finetune"),
@@ -223,3 +226,4 @@ def test_a_run_left_at_auto_groups_with_one_that_set_what_auto_became():
     frozen = {**auto, "Experiment": "frozen", "rev": "frozen0123", "train.recipe_used.batchnorm": "frozen"}
     assert grouped(runs([by_hand, auto, frozen]))["n"].tolist() == [2, 1]
     assert runs([auto]).iloc[0]["config"]["models.finetune.head.epochs"] == 40
+    assert runs([by_hand]).iloc[0]["recipe"] == "epochs=3, learning_rate=0.001"

@@ -12,7 +12,8 @@ HEAD, a tag and its commit, commits that carry the same metrics), and params
 that do not change the model or its scores (``export.*``, shards, another
 model's recipe) do not split a group. A recipe left at ``auto`` counts as what
 it became (eval.json's ``train.recipe_used``), so it groups with runs that set
-the same values by hand.
+the same values by hand; a run evaluated before evaluate wrote it (247abf2)
+still reads ``auto`` and stands apart.
 """
 
 from __future__ import annotations

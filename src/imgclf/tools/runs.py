@@ -128,7 +128,8 @@ def without_stale_workspace(rows: list[dict], cwd: Path | None = None) -> list[d
 def value(row: dict, file: str, key: str):
     """``key`` of ``file`` in a flat row, whichever way the column is named; None where DVC could not read it."""
     found = row.get(f"{file}:{key}", row.get(key))
-    return None if found == UNREADABLE else found
+    # exp_show writes "None" where a key is in other runs' files but not in this one's (an older eval.json)
+    return None if found in (UNREADABLE, "None") else found
 
 
 def dataset_label(row: dict) -> str:
