@@ -22,6 +22,7 @@ import math
 import statistics
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -185,27 +186,39 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
         from ..features.manifest import FeatureManifest
 
         recipe = recipe.resolved(FeatureManifest.load(features_dir).backbone)
-    train, shape, step_s, warmup_s, epoch_s = epoch_timing(name, spec, recipe, params, split_dir, features_dir, steps)
+    timing = epoch_timing(name, spec, recipe, params, split_dir, features_dir, steps)
     # Fine-tuning's phase 1, the head on the cached embeddings, runs before the epochs sized: all its epochs
     # (an upper bound where its patience stops it early). Measured on a 45,000-picture run: 64 s.
     head_s = head_phase_seconds(recipe.head, params, split_dir, features_dir, steps) if name == "finetune" else 0.0
     found = (
-        lr_find(_model(name, spec, recipe, params, split_dir, features_dir, shape), train, recipe) if find_lr else {}
+        lr_find(_model(name, spec, recipe, params, split_dir, features_dir, timing.shape), timing.train, recipe)
+        if find_lr
+        else {}
     )
     return {
         "recipe": recipe,
-        "steps_per_epoch": len(train),
-        "step_s": step_s,
-        "epoch_s": epoch_s,
-        "warmup_s": warmup_s,
+        "steps_per_epoch": len(timing.train),
+        "step_s": timing.step_s,
+        "epoch_s": timing.epoch_s,
+        "warmup_s": timing.warmup_s,
         "head_s": head_s,
-        "images": train.num_images,
+        "images": timing.train.num_images,
         "lr_find": found,
     }
 
 
-def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, steps: int):
-    """(train batches, input shape, s per step, s of tracing, s per epoch with validation) of ``name``'s training."""
+class EpochTiming(NamedTuple):
+    """What timing ``name``'s training measured, and the batches and input shape it measured on."""
+
+    train: object  # the training batches
+    shape: tuple
+    step_s: float
+    warmup_s: float  # the first steps' tracing
+    epoch_s: float  # validation included
+
+
+def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, steps: int) -> EpochTiming:
+    """Times ``name``'s training on the prepared data as the train stage runs it: ``fit`` steps, then validation."""
     from ..training.fit import compile_for
 
     train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
@@ -213,15 +226,15 @@ def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir:
         _model(name, spec, recipe, params, split_dir, features_dir, shape), recipe, params.train, len(train)
     )
     step_s, warmup_s = step_seconds(model, train, steps)
-    return train, shape, step_s, warmup_s, step_s * len(train) + validation_seconds(model, val)
+    return EpochTiming(train, shape, step_s, warmup_s, step_s * len(train) + validation_seconds(model, val))
 
 
 def head_phase_seconds(head_recipe, params, split_dir: Path, features_dir: Path, steps: int) -> float:
     """Seconds of fine-tuning's phase 1 (``head_recipe.epochs`` on the embeddings), timed as the epochs are."""
     from ..models.registry import MODELS
 
-    *_, warmup_s, epoch_s = epoch_timing("head", MODELS["head"], head_recipe, params, split_dir, features_dir, steps)
-    return warmup_s + head_recipe.epochs * epoch_s
+    timing = epoch_timing("head", MODELS["head"], head_recipe, params, split_dir, features_dir, steps)
+    return timing.warmup_s + head_recipe.epochs * timing.epoch_s
 
 
 def plan(minutes: float, measured: dict, key: str) -> dict:
