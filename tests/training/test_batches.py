@@ -59,3 +59,18 @@ def test_balanced_class_weights_become_per_sample_weights_mixed_like_the_labels(
     np.testing.assert_allclose(sample, targets @ weights)
     _, mixed_targets, mixed = Batches(x, labels, 2, batch_size=10, seed=0, mixup=0.4, class_weights=weights)[0]
     np.testing.assert_allclose(mixed, mixed_targets @ weights)
+
+
+def test_keras_feeds_the_batches_through_tf_data_without_autotuning():
+    """tf.data's autotuner stalled every few epochs of a CPU run (batches.LOADER_THREADS says why)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the tf.data pipeline is TensorFlow's")
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    batches = Batches(np.zeros((10, 4, 4, 3), np.uint8), np.arange(10) % 2, num_classes=2, batch_size=4, seed=0)
+    dataset = PyDatasetAdapter(batches, shuffle=False).get_tf_dataset()
+    assert dataset.options().autotune.enabled is False
+    served = [inputs.shape[0] for inputs, _ in dataset]
+    assert served == [4, 4, 2]  # every batch, in order, through Keras' thread pool

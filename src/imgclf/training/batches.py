@@ -14,6 +14,14 @@ import math
 import keras
 import numpy as np
 
+# Two loader threads, not one. With one, Keras feeds ``fit`` on TensorFlow
+# through a tf.data pipeline with autotuning on, and deleting an epoch's
+# iterator then waits for the autotuner's next wake-up, up to a minute away:
+# on full CIFAR-10 the process sat idle for 15-55 s at the start of most
+# epochs of a CPU run (TensorFlow 2.21, docs/measured.md). With two, Keras' own
+# ordered thread pool fills the batches and it turns tf.data's autotuning off.
+LOADER_THREADS = 2
+
 
 def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, mixup: float, cutmix: float):
     """MixUp (Zhang et al. 2018) or CutMix (Yun et al. 2019) of a batch with a shuffled copy of itself.
@@ -68,7 +76,7 @@ class Batches(keras.utils.PyDataset):
         views: np.ndarray | None = None,
         class_weights: np.ndarray | None = None,
     ):
-        super().__init__(workers=1, use_multiprocessing=False)
+        super().__init__(workers=LOADER_THREADS, use_multiprocessing=False)
         self.inputs = inputs
         self.targets = np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
         self.batch_size = batch_size
@@ -139,7 +147,7 @@ class ProcessRows(keras.utils.PyDataset):
     """
 
     def __init__(self, batches: Batches, process: int, processes: int):
-        super().__init__(workers=1, use_multiprocessing=False)
+        super().__init__(workers=LOADER_THREADS, use_multiprocessing=False)
         self.batches, self.process, self.processes = batches, process, processes
 
     @property
