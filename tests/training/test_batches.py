@@ -62,7 +62,7 @@ def test_balanced_class_weights_become_per_sample_weights_mixed_like_the_labels(
 
 
 def test_keras_feeds_the_batches_through_tf_data_without_autotuning():
-    """tf.data's autotuner stalled every few epochs of a CPU run (batches.LOADER_THREADS says why)."""
+    """tf.data's autotuner stalled every few epochs of a CPU run (batches.loader_threads says why)."""
     import keras
 
     if keras.backend.backend() != "tensorflow":

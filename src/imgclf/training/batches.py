@@ -14,13 +14,20 @@ import math
 import keras
 import numpy as np
 
-# Two loader threads, not one. With one, Keras feeds ``fit`` on TensorFlow
-# through a tf.data pipeline with autotuning on, and deleting an epoch's
-# iterator then waits for the autotuner's next wake-up, up to a minute away:
-# on full CIFAR-10 the process sat idle for 15-55 s at the start of most
-# epochs of a CPU run (TensorFlow 2.21, docs/measured.md). With two, Keras' own
-# ordered thread pool fills the batches and it turns tf.data's autotuning off.
-LOADER_THREADS = 2
+
+def loader_threads() -> int:
+    """Two loader threads on TensorFlow, one elsewhere.
+
+    With one, Keras feeds ``fit`` on TensorFlow through a tf.data pipeline
+    with autotuning on, and deleting an epoch's iterator then waits for the
+    autotuner's next wake-up, up to a minute away: on full CIFAR-10 the process
+    sat idle for 15-55 s at the start of most epochs of a CPU run (TensorFlow
+    2.21, docs/measured.md). With two, Keras' own ordered thread pool fills the
+    batches and it turns tf.data's autotuning off. JAX and PyTorch use no
+    tf.data, and on JAX the pool broke the two-process resume
+    (tests/training/test_cluster.py), so they keep one.
+    """
+    return 2 if keras.backend.backend() == "tensorflow" else 1
 
 
 def mix_batch(images: np.ndarray, targets: np.ndarray, rng: np.random.Generator, mixup: float, cutmix: float):
@@ -76,7 +83,7 @@ class Batches(keras.utils.PyDataset):
         views: np.ndarray | None = None,
         class_weights: np.ndarray | None = None,
     ):
-        super().__init__(workers=LOADER_THREADS, use_multiprocessing=False)
+        super().__init__(workers=loader_threads(), use_multiprocessing=False)
         self.inputs = inputs
         self.targets = np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
         self.batch_size = batch_size
@@ -147,7 +154,7 @@ class ProcessRows(keras.utils.PyDataset):
     """
 
     def __init__(self, batches: Batches, process: int, processes: int):
-        super().__init__(workers=LOADER_THREADS, use_multiprocessing=False)
+        super().__init__(workers=loader_threads(), use_multiprocessing=False)
         self.batches, self.process, self.processes = batches, process, processes
 
     @property
