@@ -21,7 +21,7 @@ def loader_threads() -> int:
     With one, Keras feeds ``fit`` on TensorFlow through a tf.data pipeline
     with autotuning on, and deleting an epoch's iterator then waits for the
     autotuner's next wake-up, up to a minute away: on full CIFAR-10 the process
-    sat idle for 15-55 s at the start of most epochs of a CPU run (TensorFlow
+    sat idle for 15-57 s at the start of most epochs of a CPU run (TensorFlow
     2.21, docs/measured.md). With two, Keras' own ordered thread pool fills the
     batches and it turns tf.data's autotuning off. JAX and PyTorch use no
     tf.data, and on JAX the pool broke the two-process resume
