@@ -3,15 +3,12 @@
     imgclf plan --minutes 60 -S model=resnext -S models.resnext.depth=20
     imgclf plan --minutes 30 -S model=finetune --lr-find
 
-It times a few training steps and a validation pass of the model the params
-(with the -S changes) name, on the prepared data (``dvc repro featurize``
-first), and prints the ``dvc exp run`` line whose epochs end inside the
-budget. The budget becomes a param: nothing depends on the wall clock when the
-run trains, so it stays reproducible. ``--lr-find`` also runs a learning-rate
-range test (fastai's ``lr_find``): the loss over a few hundred steps of an
-exponentially rising learning rate, and the rate a tenth of the one at the
-lowest loss, a usual starting point (or "inconclusive" where the loss never
-fell).
+It times a few training steps and a validation pass of the model the params (with the -S changes) name, on
+the prepared data (``dvc repro featurize`` first), and prints the ``dvc exp run`` line whose epochs end inside
+the budget. The budget becomes a param: nothing depends on the wall clock when the run trains, so it stays
+reproducible. ``--lr-find`` also runs a learning-rate range test (fastai's ``lr_find``): the loss over a few
+hundred steps of an exponentially rising learning rate, and the rate a tenth of the one at the lowest loss, a
+usual starting point (or "inconclusive" where the loss never fell).
 """
 
 from __future__ import annotations
@@ -190,11 +187,8 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
     # Fine-tuning's phase 1, the head on the cached embeddings, runs before the epochs sized: all its epochs
     # (an upper bound where its patience stops it early). Measured on a 45,000-picture run: 64 s.
     head_s = head_phase_seconds(recipe.head, params, split_dir, features_dir, steps) if name == "finetune" else 0.0
-    found = (
-        lr_find(_model(name, spec, recipe, params, split_dir, features_dir, timing.shape), timing.train, recipe)
-        if find_lr
-        else {}
-    )
+    model = _model(name, spec, recipe, params, split_dir, features_dir, timing.shape) if find_lr else None
+    found = lr_find(model, timing.train, recipe) if find_lr else {}
     return {
         "recipe": recipe,
         "steps_per_epoch": len(timing.train),
@@ -208,12 +202,12 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
 
 
 class EpochTiming(NamedTuple):
-    """What timing ``name``'s training measured, and the batches and input shape it measured on."""
+    """The training batches and input shape timed; seconds per step, of the first steps' tracing, per epoch."""
 
-    train: object  # the training batches
+    train: object
     shape: tuple
     step_s: float
-    warmup_s: float  # the first steps' tracing
+    warmup_s: float
     epoch_s: float  # validation included
 
 
