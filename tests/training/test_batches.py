@@ -69,8 +69,11 @@ def test_keras_feeds_the_batches_through_tf_data_without_autotuning():
         pytest.skip("the tf.data pipeline is TensorFlow's")
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
-    batches = Batches(np.zeros((10, 4, 4, 3), np.uint8), np.arange(10) % 2, num_classes=2, batch_size=4, seed=0)
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 4, 4, 3), np.uint8)
+    batches = Batches(images, np.arange(10) % 2, num_classes=2, batch_size=4, seed=0)
     dataset = PyDatasetAdapter(batches, shuffle=False).get_tf_dataset()
     assert dataset.options().autotune.enabled is False
-    served = [inputs.shape[0] for inputs, _ in dataset]
-    assert served == [4, 4, 2]  # every batch, in order, through Keras' thread pool
+    served = [np.asarray(inputs) for inputs, _ in dataset]
+    assert len(served) == len(batches)
+    for index, inputs in enumerate(served):  # every batch, in order, through Keras' thread pool
+        np.testing.assert_array_equal(inputs, batches[index][0])
