@@ -7,7 +7,8 @@ import pytest
 
 from fakes import REPO
 from imgclf.errors import ParamsError
-from imgclf.tools.plan import STAGE_OVERHEAD_S, lr_find, plan, with_changes
+from imgclf.tools.lr_find import lr_find, report
+from imgclf.tools.plan import STAGE_OVERHEAD_S, plan, with_changes
 
 
 def test_changes_are_read_as_dvc_writes_them_and_validated():
@@ -49,6 +50,9 @@ def test_the_lr_range_test_suggests_a_rate_below_the_one_where_the_loss_blows_up
     )
     assert 1e-6 < found["suggested_learning_rate"] < found["lowest_loss_at"] < 10
     assert found["suggested_learning_rate"] == pytest.approx(found["lowest_loss_at"] / 10)
+    assert report(found, "models.head").endswith(
+        f"try models.head.learning_rate={found['suggested_learning_rate']:.2g}"
+    )
 
 
 def test_the_lr_range_test_suggests_nothing_where_the_loss_never_falls():
@@ -64,3 +68,4 @@ def test_the_lr_range_test_suggests_nothing_where_the_loss_never_falls():
     assert found["lowest_loss"] > 0.9 * found["start_loss"] and found["start_loss"] == pytest.approx(
         np.log(2), abs=0.05
     )
+    assert "inconclusive" in report(found, "models.head") and "learning_rate=" not in report(found, "models.head")

@@ -14,8 +14,6 @@ usual starting point (or "inconclusive" where the loss never fell).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import math
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 
 from ..errors import DataError, ParamsError
 from ..params import PARAMS_FILE, parse_params, read_yaml
+from .lr_find import lr_find, report
 
 # Seconds a train stage spends besides its epochs (start-up, loading, building, the first epoch's tracing
 # beyond a measured step): measured from the train stages of this project's runs, rounded up.
@@ -76,46 +75,6 @@ def validation_seconds(model, batches, steps: int = 3) -> float:
         model.predict_on_batch(batches[i][0])
         times.append(time.perf_counter() - start)
     return statistics.median(times) * len(batches)
-
-
-START_STEPS = 10  # of 200 steps, the rate stays below 2.1e-6: the loss of the model as it was built
-MIN_FALL = 0.1  # a fall of a tenth of the loss: beyond what its noise gives a smoothed loss
-
-
-def lr_find(model, batches, recipe, steps: int = 200, low: float = 1e-6, high: float = 10.0) -> dict:
-    """Losses under a learning rate rising from ``low`` to ``high`` (exponentially, one step each); the
-    suggestion is a tenth of the rate at the lowest smoothed loss (Smith 2017; fastai's lr_find).
-
-    The lowest is looked for after the first ``START_STEPS``, where the rate is too low to change the model
-    and their mean is the loss at the start. Where the lowest is not ``MIN_FALL`` below that, the test is
-    inconclusive and suggests nothing: on a few pictures, the loss is noise and its lowest lands anywhere."""
-    import keras
-
-    from ..training.optim import make_optimizer
-
-    # "plateau" gives the optimizer a plain rate (a variable its callbacks set), which this loop sets instead.
-    optimizer = make_optimizer(dataclasses.replace(recipe, schedule="plateau", warmup_epochs=0.0, ema=0.0), 1)
-    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(from_logits=True))
-    rates, raw, losses, average = np.geomspace(low, high, steps), [], [], 0.0
-    for i, rate in enumerate(rates):
-        model.optimizer.learning_rate.assign(rate)
-        raw.append(float(model.train_on_batch(*batches[i % len(batches)][:2])))
-        average = 0.9 * average + 0.1 * raw[-1]
-        losses.append(average / (1 - 0.9 ** (i + 1)))  # debiased: the first loss weighs no more than the rest
-        if not math.isfinite(raw[-1]) or losses[-1] > 4 * min(losses):
-            break
-    start = float(np.mean(raw[:START_STEPS]))
-    after = np.asarray(losses[START_STEPS:])
-    best = START_STEPS + int(np.nanargmin(after)) if np.isfinite(after).any() else 0
-    fell = best > 0 and losses[best] < (1 - MIN_FALL) * start
-    return {
-        "suggested_learning_rate": float(rates[best] / 10) if fell else None,
-        "lowest_loss_at": float(rates[best]),
-        "start_loss": start,
-        "lowest_loss": float(losses[best]),
-        "highest_rate": float(rates[len(losses) - 1]),
-        "steps": len(losses),
-    }
 
 
 def _batches(spec, recipe, params, split_dir: Path, features_dir: Path):
@@ -187,8 +146,9 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
     # Fine-tuning's phase 1, the head on the cached embeddings, runs before the epochs sized: all its epochs
     # (an upper bound where its patience stops it early). Measured on a 45,000-picture run: 64 s.
     head_s = head_phase_seconds(recipe.head, params, split_dir, features_dir, steps) if name == "finetune" else 0.0
-    model = _model(name, spec, recipe, params, split_dir, features_dir, timing.shape) if find_lr else None
-    found = lr_find(model, timing.train, recipe) if find_lr else {}
+    found = {}
+    if find_lr:
+        found = lr_find(_model(name, spec, recipe, params, split_dir, features_dir, timing.shape), timing.train, recipe)
     return {
         "recipe": recipe,
         "steps_per_epoch": len(timing.train),
@@ -280,19 +240,7 @@ def run(args: argparse.Namespace) -> None:
             f"{measured['head_s']:.0f} s before the epochs sized"
         )
     if measured["lr_find"]:
-        found = measured["lr_find"]
-        head = f"plan: learning-rate range test over {found['steps']} steps"
-        if found["suggested_learning_rate"] is None:
-            print(
-                f"{head}: inconclusive, the smoothed loss never fell a tenth below its start ({found['start_loss']:.3g}; "
-                f"lowest {found['lowest_loss']:.3g}) at rates up to {found['highest_rate']:.2g}; keep the recipe's rate "
-                "(on a few pictures the loss is mostly noise)"
-            )
-        else:
-            print(
-                f"{head}: lowest loss at {found['lowest_loss_at']:.2g}; "
-                f"try {key.rsplit('.', 1)[0]}.learning_rate={found['suggested_learning_rate']:.2g}"
-            )
+        print(report(measured["lr_find"], key.rsplit(".", 1)[0]))
     verdict = "" if sized["fits"] else " (one epoch does not fit: the budget is too short)"
     print(
         f"plan: {sized['epochs']} epoch(s) in {args.minutes:g} minutes, predicted {sized['predicted_minutes']} minutes for the train stage{verdict}"
