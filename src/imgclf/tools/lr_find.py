@@ -56,7 +56,7 @@ def report(found: dict, section: str) -> str:
     head = f"plan: learning-rate range test over {found['steps']} steps"
     if found["suggested_learning_rate"] is None:
         return (
-            f"{head}: inconclusive, the smoothed loss never fell a tenth below its start ({found['start_loss']:.3g}; "
+            f"{head}: inconclusive, the smoothed loss never fell {MIN_FALL:.0%} below its start ({found['start_loss']:.3g}; "
             f"lowest {found['lowest_loss']:.3g}) at rates up to {found['highest_rate']:.2g}; keep the recipe's rate "
             "(on a few pictures the loss is mostly noise)"
         )

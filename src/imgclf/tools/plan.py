@@ -6,9 +6,8 @@
 It times a few training steps and a validation pass of the model the params (with the -S changes) name, on
 the prepared data (``dvc repro featurize`` first), and prints the ``dvc exp run`` line whose epochs end inside
 the budget. The budget becomes a param: nothing depends on the wall clock when the run trains, so it stays
-reproducible. ``--lr-find`` also runs a learning-rate range test (fastai's ``lr_find``): the loss over a few
-hundred steps of an exponentially rising learning rate, and the rate a tenth of the one at the lowest loss, a
-usual starting point (or "inconclusive" where the loss never fell).
+reproducible. ``--lr-find`` also runs the learning-rate range test of ``tools/lr_find.py`` and prints its
+suggestion.
 """
 
 from __future__ import annotations
