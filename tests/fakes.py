@@ -191,3 +191,22 @@ def featurized(
         manifest, _ = featurize(root / "split", root / "features", features, seed)
     manifest.save(root / "features")
     return root
+
+
+def with_batch_statistics(model, pictures: np.ndarray):
+    """``model`` with every BatchNormalization's moving statistics set to those of ``pictures``.
+
+    An untrained (or one-epoch) network in inference mode keeps the initial statistics, and its
+    activations shrink layer by layer until every picture gets the same probabilities: a test that
+    compares two ways of running it would then compare constants.
+    """
+    import keras
+
+    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(np.asarray(pictures, np.float32), training=True)
+    for layer, momentum in zip(norms, momenta, strict=True):
+        layer.momentum = momentum
+    return model

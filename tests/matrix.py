@@ -64,20 +64,21 @@ def matrix_project(tmp_path_factory) -> tuple[Path, Path]:
     return root, pictures
 
 
-def check_model(root: Path, pictures: Path, model: str, precision: str) -> None:
+def check_model(root: Path, pictures: Path, model: str, precision: str, tta: str = "none") -> None:
     """Train, evaluate and export ``model`` with `dvc repro`, predict the test files; the top-1s must agree."""
     from imgclf.cli import main as imgclf
 
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["model"] = model
     params["features"]["precision"] = precision
+    params["evaluate"]["tta"] = tta
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(root, "dvc", "repro", "export")
     evaluated = json.loads((root / "metrics" / "eval.json").read_text())
     exported = json.loads((root / "metrics" / "export.json").read_text())
     manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
-    assert manifest["precision"] == precision
-    out = root / f"predict-{model}-{precision}.csv"
+    assert manifest["precision"] == precision and evaluated["tta"] == tta
+    out = root / f"predict-{model}-{precision}-{tta}.csv"
     imgclf(["predict", str(pictures / "test"), "--model", str(root / "data" / "export"), "--out", str(out)])
     table = pd.read_csv(out, dtype=str)
     predicted = (table["label_1"] == table["path"].str.split("/").str[-2]).mean()
@@ -91,6 +92,8 @@ def check_model(root: Path, pictures: Path, model: str, precision: str) -> None:
     differ = (table["label_1"].to_numpy() != scored.loc[files].to_numpy()).sum()
     assert differ <= 1, f"imgclf predict and evaluate disagree on {differ} of {len(table)} test pictures"
     assert exported["evaluate"]["disagreeing_pictures"] <= 1
+    card = (root / "data" / "export" / "model_card.md").read_text()
+    assert ("with its mirror image's" in card) == (tta == "flip")
 
 
 skip_without_data = pytest.mark.skipif(not AVAILABLE, reason=REASON)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from fakes import featurized
+from fakes import featurized, with_batch_statistics
 from imgclf.evaluation.inference import predict
 from imgclf.export.end_to_end import end_to_end_model
 from imgclf.io import load_array, write_json
@@ -79,3 +79,31 @@ def test_an_image_model_loses_its_augmentation_and_keeps_its_weights(cache):
     _, logits = predict(cache / "mobilenet_v1", cache / "split", cache / "features")
     expected = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["head", "mobilenet_v1"])
+def test_with_flip_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, name, tmp_path):
+    """evaluate.tta: flip is inside the exported model, so predict gives the probabilities eval.json scored."""
+    from imgclf.evaluation.inference import tta_probabilities
+    from imgclf.models.loading import load_model
+
+    recipe = {"epochs": 2, "hidden_units": [16]} if name == "head" else {"epochs": 1, "batch_size": 8, "alpha": 0.25}
+    trained(cache, name, **recipe)
+    if name == "mobilenet_v1":  # one epoch leaves it answering every picture alike
+        saved = load_model(cache / name / "model.keras")
+        with_batch_statistics(saved, load_array(cache / "split" / "train_images.npy")).save(
+            cache / name / "model.keras"
+        )
+    with keras_state(SEED):
+        model = end_to_end_model(cache / name, cache / "features", 24, SEED, "flip")
+    with keras_state(SEED):
+        plain = end_to_end_model(cache / name, cache / "features", 24, SEED)
+    images = load_array(cache / "split" / "test_images.npy")
+    probs = model.predict(images, verbose=0)
+    _, evaluated = tta_probabilities(cache / name, cache / "split", cache / "features", "flip")
+    np.testing.assert_allclose(probs, evaluated, atol=1e-5)
+    mirrored = plain.predict(np.ascontiguousarray(images[:, :, ::-1]), verbose=0)
+    np.testing.assert_allclose(probs, (plain.predict(images, verbose=0) + mirrored) / 2, atol=1e-6)
+    assert np.abs(probs - mirrored).max() > 1e-3  # both views count
+    model.save(tmp_path / "flip.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "flip.keras").predict(images, verbose=0), probs, atol=1e-6)

@@ -16,3 +16,8 @@ def project(tmp_path_factory):
 @pytest.mark.parametrize("model, precision", EMBEDDING_CASES, ids=[f"{m}-{p}" for m, p in EMBEDDING_CASES])
 def test_evaluate_export_and_predict_score_the_same_model(project, model, precision):
     check_model(*project, model, precision)
+
+
+def test_with_flip_tta_predict_gives_what_evaluate_scored(project):
+    """The head's mirrored view runs the backbone on the mirror, as featurize did for test_flip.npy."""
+    check_model(*project, "head", "float32", "flip")

@@ -81,15 +81,11 @@ def measure(paths: dict[str, Path], images: np.ndarray, labels: np.ndarray, expo
 
 
 def evaluated_agreement(
-    paths: dict[str, Path], reference: np.ndarray, split_dir: Path, predictions: Path, export: ExportParams, tta: str
+    reference: np.ndarray, split_dir: Path, predictions: Path, export: ExportParams, tta: str
 ) -> dict:
-    """The end-to-end model against evaluate's ``predictions.csv``, flip TTA included when evaluate used it."""
-    images, labels = read_split(split_dir, "test")
-    probs = reference
-    if tta == "flip":
-        mirrored = parity.predict_all(load_runner(paths["keras"]), images, export.batch_size, "test, mirrored", True)
-        probs = (reference + mirrored) / 2
-    figures = parity.against_evaluate(probs, predictions, read_classes(split_dir), labels, tta)
+    """The end-to-end model (flip TTA inside it when evaluate used it) against evaluate's ``predictions.csv``."""
+    _, labels = read_split(split_dir, "test")
+    figures = parity.against_evaluate(reference, predictions, read_classes(split_dir), labels, tta)
     parity.check_evaluate(figures, export.min_evaluate_agreement)
     return figures
 
@@ -102,11 +98,12 @@ def export_model(
     export = params.export
     images, labels = read_split(split_dir, "test")
     classes = read_classes(split_dir)
-    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), params.seed)
+    tta = params.evaluate.tta
+    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), params.seed, tta)
     paths = write_formats(model, out, export, split_dir, params.seed)
     figures, reference = measure(paths, images, labels, export)
-    evaluated = evaluated_agreement(paths, reference, split_dir, predictions, export, params.evaluate.tta)
-    preprocessing = {"image_size": int(images.shape[1]), "resize": params.data.resize, "classes": classes}
+    evaluated = evaluated_agreement(reference, split_dir, predictions, export, tta)
+    preprocessing = {"image_size": int(images.shape[1]), "resize": params.data.resize, "classes": classes, "tta": tta}
     write_json(out / PREPROCESSING, preprocessing)
     write_text(out / "labels.txt", "".join(f"{c}\n" for c in classes))
     metrics = {

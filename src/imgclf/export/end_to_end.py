@@ -4,7 +4,9 @@ A model trained on the embedding cache (the probe, the head) gets the featurize
 backbone, with its pixel scaling and resize, in front of it: rebuilt from the
 manifest and the seed, so it is the very network whose embeddings the cache holds. A model of pictures loses its augmentation block, which acts only
 in training but would leave random ops in an exported graph; the weights are
-the same objects.
+the same objects. With ``evaluate.tta: flip`` the model averages each picture's
+probabilities with its mirror image's, as evaluate scored it, so the exported
+files and ``imgclf predict`` give the figures in metrics/eval.json.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import keras
 
 from ..features.manifest import FeatureManifest
 from ..io import read_json
+from ..models.layers import Mirror
 from ..models.loading import load_model
 
 AUGMENT = "augment"  # the name models.classifier gives the augmentation block
@@ -41,7 +44,7 @@ def featurizer_from(manifest: FeatureManifest, input_size: int, seed: int) -> ke
     return build_featurizer(params, (input_size, input_size, 3), weights, seed)
 
 
-def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, seed: int) -> keras.Model:
+def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, seed: int, tta: str = "none") -> keras.Model:
     """pixels (N, input_size, input_size, 3) uint8 -> probabilities (N, classes) float32."""
     summary = read_json(Path(train_dir) / "train.json")
     inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="images")
@@ -53,4 +56,12 @@ def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, seed:
     if isinstance(logits, list | tuple):  # a model saved with lists of one tensor as its outputs
         (logits,) = logits
     probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
-    return keras.Model(inputs, probabilities, name=f"{summary['model']}_end_to_end")
+    model = keras.Model(inputs, probabilities, name=f"{summary['model']}_end_to_end")
+    return with_flip_tta(model) if tta == "flip" else model
+
+
+def with_flip_tta(model: keras.Model) -> keras.Model:
+    """``model``'s probabilities averaged over each picture and its mirror image (flip test-time augmentation)."""
+    inputs = keras.Input(model.input.shape[1:], dtype=model.input.dtype, name="images")
+    views = [model(inputs), model(Mirror(name="mirror")(inputs))]
+    return keras.Model(inputs, keras.layers.Average(name="flip_tta")(views), name=f"{model.name}_flip_tta")

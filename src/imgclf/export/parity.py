@@ -18,13 +18,13 @@ THROUGHPUT_BATCH = 64
 THROUGHPUT_IMAGES = 512
 
 
-def predict_all(runner: Runner, images: np.ndarray, batch_size: int, desc: str, mirror: bool = False) -> np.ndarray:
-    """Probabilities for every image of a (memory-mapped) array, a batch at a time (left-right mirrored if asked)."""
+def predict_all(runner: Runner, images: np.ndarray, batch_size: int, desc: str) -> np.ndarray:
+    """Probabilities for every image of a (memory-mapped) array, a batch at a time."""
     out = []
     with bar(len(images), desc=desc, unit="img") as progress:
         for start in range(0, len(images), batch_size):
             batch = np.asarray(images[start : start + batch_size])
-            out.append(runner.predict(np.ascontiguousarray(batch[:, :, ::-1]) if mirror else batch))
+            out.append(runner.predict(batch))
             progress.update(len(batch))
     return np.concatenate(out)
 

@@ -73,3 +73,17 @@ class GroupedConv2D(keras.layers.Layer):
             "implementation": self.implementation,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Mirror(keras.layers.Layer):
+    """Pictures (N, H, W, C) flipped left to right, always: the second view of flip test-time augmentation.
+
+    ``keras.layers.RandomFlip`` flips only in training, and at random; an exported model needs the mirror itself.
+    """
+
+    def call(self, inputs):
+        return ops.flip(inputs, axis=-2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
