@@ -21,7 +21,7 @@ def small_recipe(name: str):
 
 
 def test_every_model_module_is_registered_with_its_section_input_and_way_of_training():
-    assert set(MODELS) == {"linear_probe", "head", "finetune", "mobilenet_v1", "mobilenet_v2", "resnext"}
+    assert set(MODELS) == {"linear_probe", "head", "finetune", "airbench", "mobilenet_v1", "mobilenet_v2", "resnext"}
     for name, spec in MODELS.items():
         assert dataclasses.is_dataclass(spec.params) and spec.inputs in INPUTS, name
         assert (spec.build is None) != (spec.train is None), name  # built and fitted, or trained its own way
