@@ -202,7 +202,12 @@ def with_batch_statistics(model, pictures: np.ndarray):
     """
     import keras
 
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    def walk(layer):
+        yield layer
+        for inner in getattr(layer, "layers", []):
+            yield from walk(inner)
+
+    norms = [layer for layer in walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in norms]
     for layer in norms:
         layer.momentum = 0.0

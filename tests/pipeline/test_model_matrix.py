@@ -19,5 +19,7 @@ def test_evaluate_export_and_predict_score_the_same_model(project, model, precis
 
 
 def test_with_flip_tta_predict_gives_what_evaluate_scored(project):
-    """The head's mirrored view runs the backbone on the mirror, as featurize did for test_flip.npy."""
+    """evaluate.tta: flip goes into the exported model, the backbone run on the mirror as featurize did for
+    test_flip.npy (train is DVC-cached from the case above). A one-epoch model of pictures answers nearly every
+    picture and its mirror alike, so the head is the model that tells here (tests/export covers both kinds)."""
     check_model(*project, "head", "float32", "flip")

@@ -18,11 +18,6 @@ def test_evaluate_export_and_predict_score_the_same_model(project, model):
     check_model(*project, model, "float32")
 
 
-def test_with_flip_tta_predict_gives_what_evaluate_scored(project):
-    """evaluate.tta: flip goes into the exported model (train is DVC-cached from the case above)."""
-    check_model(*project, "mobilenet_v1", "float32", "flip")
-
-
 def test_every_registered_model_is_in_the_matrix():
     assert {m for m, _ in EMBEDDING_CASES} | set(IMAGE_MODELS) == set(MODELS)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
+from imgclf.models.registry import MODELS
 from imgclf.runtime import NATIVE_NOISE
 from projects import STAGES, clone, metrics, ran, run
 
@@ -120,8 +121,8 @@ def test_an_unknown_model_name_fails_with_the_list_of_models(project):
     finally:
         run(root, "git", "checkout", "params.yaml")  # a failed `dvc exp run -S` leaves its change behind
     assert result.returncode != 0
-    assert "error: params.yaml: model must be one of 'head', 'linear_probe', 'finetune', " in result.stderr
-    assert "got 'resnxt'" in result.stderr
+    listed = ", ".join(repr(name) for name in MODELS)  # 'head', 'linear_probe', 'airbench', 'finetune', ...
+    assert f"error: params.yaml: model must be one of {listed}; got 'resnxt'" in result.stderr
 
 
 def test_bad_param_fails_before_any_work_with_one_line(project):

@@ -86,4 +86,6 @@ def build(recipe: AirbenchParams, context: BuildContext) -> keras.Model:
     )
 
 
-SPEC = ModelSpec(AirbenchParams, "images", build=build, small={"widths": [8, 16, 16], "epochs": 1, "batch_size": 32})
+SPEC = ModelSpec(
+    AirbenchParams, "images", build=build, small={"widths": [8, 16, 16], "stem_width": 8, "epochs": 1, "batch_size": 32}
+)
