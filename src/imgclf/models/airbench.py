@@ -10,8 +10,8 @@ parameters of MobileNet V1 at alpha 0.5 at 1.3 times its pictures per second
 The paper's tricks that need a training loop of their own are left out: the
 stem is trained like every other layer (the paper freezes it at the whitening
 of 2x2 patches), convolutions start from He initialisation (not identity), and
-there is no Lookahead; the project's recipe (SGD, cosine, label smoothing,
-flip TTA at evaluate) stands in. Its BatchNormalizations learn a shift but no
+there is no Lookahead; the project's recipe (SGD, cosine, label smoothing;
+``evaluate.tta: flip`` where wanted) stands in. Its BatchNormalizations learn a shift but no
 scale, as the paper's do.
 """
 
