@@ -81,11 +81,10 @@ def measure(paths: dict[str, Path], images: np.ndarray, labels: np.ndarray, expo
 
 
 def evaluated_agreement(
-    reference: np.ndarray, split_dir: Path, predictions: Path, export: ExportParams, tta: str
+    reference: np.ndarray, labels: np.ndarray, classes: list[str], predictions: Path, export: ExportParams, tta: str
 ) -> dict:
     """The end-to-end model (flip TTA inside it when evaluate used it) against evaluate's ``predictions.csv``."""
-    _, labels = read_split(split_dir, "test")
-    figures = parity.against_evaluate(reference, predictions, read_classes(split_dir), labels, tta)
+    figures = parity.against_evaluate(reference, predictions, classes, labels, tta)
     parity.check_evaluate(figures, export.min_evaluate_agreement)
     return figures
 
@@ -102,7 +101,7 @@ def export_model(
     model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), params.seed, tta)
     paths = write_formats(model, out, export, split_dir, params.seed)
     figures, reference = measure(paths, images, labels, export)
-    evaluated = evaluated_agreement(reference, split_dir, predictions, export, tta)
+    evaluated = evaluated_agreement(reference, labels, classes, predictions, export, tta)
     preprocessing = {"image_size": int(images.shape[1]), "resize": params.data.resize, "classes": classes, "tta": tta}
     write_json(out / PREPROCESSING, preprocessing)
     write_text(out / "labels.txt", "".join(f"{c}\n" for c in classes))
