@@ -19,7 +19,7 @@ def test_evaluate_export_and_predict_score_the_same_model(project, model, precis
 
 
 def test_with_flip_tta_predict_gives_what_evaluate_scored(project):
-    """evaluate.tta: flip through dvc repro, export and predict (train is DVC-cached from the case above). The
-    matrix's TINY head is at chance, so a picture and its mirror get the same answer and this case would also pass
-    with an export that left the mirror out; tests/export/test_end_to_end.py checks the mirrored values."""
+    """evaluate.tta: flip goes into the exported model, the backbone run on the mirror as featurize did for
+    test_flip.npy (train is DVC-cached from the case above). A one-epoch model of pictures answers nearly every
+    picture and its mirror alike, so the head is the model that tells here (tests/export covers both kinds)."""
     check_model(*project, "head", "float32", "flip")
