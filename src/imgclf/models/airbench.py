@@ -50,16 +50,15 @@ class AirbenchParams(ScratchOptimization):
 def conv_group(x, filters: int, name: str):
     from keras import layers
 
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_conv1")(
-        x
-    )
-    x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    def conv(suffix: str):
+        return layers.Conv2D(
+            filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_{suffix}"
+        )
+
+    x = layers.MaxPooling2D(2, name=f"{name}_pool")(conv("conv1")(x))
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name=f"{name}_bn1")(x)
     x = layers.Activation("gelu", name=f"{name}_gelu1")(x)
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_conv2")(
-        x
-    )
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name=f"{name}_bn2")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name=f"{name}_bn2")(conv("conv2")(x))
     return layers.Activation("gelu", name=f"{name}_gelu2")(x)
 
 
@@ -74,7 +73,7 @@ def build_airbench(image_size: int, widths: tuple = (64, 256, 256), stem_width: 
     for i, filters in enumerate(widths, start=1):
         x = conv_group(x, filters, f"group{i}")
     x = layers.GlobalMaxPooling2D(name="pool")(x)
-    return keras.Model(inputs, x, name="airbench" + "_".join(["", *map(str, widths)]))
+    return keras.Model(inputs, x, name=f"airbench_{'_'.join(map(str, widths))}")
 
 
 def build(recipe: AirbenchParams, context: BuildContext) -> keras.Model:
