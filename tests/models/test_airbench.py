@@ -1,10 +1,12 @@
-"""The airbench94 network against the paper's code (models/airbench.py)."""
+"""The airbench94 network against the paper's code, and its two initialisations (models/airbench.py)."""
 
 import keras
+import numpy as np
 import pytest
 
 from imgclf.errors import ParamsError
-from imgclf.models.airbench import AirbenchParams, build_airbench
+from imgclf.models.airbench import PATCH_DIM, AirbenchParams, build, build_airbench, start_as_identity
+from imgclf.training.spec import BuildContext
 
 # airbench94.py's make_net, counted layer by layer: the 2x2 stem (3 -> 24, with bias) 312; the convolutions
 # 9 * (24*64 + 64*64 + 64*256 + 256*256 + 256*256 + 256*256) = 1,967,616; the BatchNormalization shifts
@@ -33,3 +35,54 @@ def test_widths_must_name_three_groups():
     AirbenchParams(widths=[8, 16, 16]).check("params.yaml", "models.airbench.")
     with pytest.raises(ParamsError, match=r"models\.airbench\.widths must list 3 widths .* got \[64, 256\]"):
         AirbenchParams(widths=[64, 256]).check("params.yaml", "models.airbench.")
+
+
+def correlated_pictures(n: int = 48, size: int = 16, seed: int = 0) -> np.ndarray:
+    """uint8 pictures whose neighbouring pixels and channels are correlated, as photographs' are."""
+    rng = np.random.default_rng(seed)
+    light = rng.normal(size=(n, size + 1, size + 1, 1))
+    light = (light[:, 1:, 1:] + light[:, :-1, 1:] + light[:, 1:, :-1] + light[:, :-1, :-1]) / 4
+    pictures = light + 0.3 * rng.normal(size=(n, size, size, 3))
+    return np.clip(128 + 60 * pictures, 0, 255).astype(np.uint8)
+
+
+def stem_outputs(model, pictures: np.ndarray) -> np.ndarray:
+    features = model.get_layer(model.name)
+    stem = keras.Model(features.input, features.get_layer("stem").output)
+    return np.asarray(stem(pictures.astype("float32") / 127.5 - 1.0)).reshape(-1, 2 * PATCH_DIM)
+
+
+def test_whiten_freezes_the_stem_at_decorrelated_unit_variance_directions_of_the_training_patches():
+    pictures = correlated_pictures()
+    recipe = AirbenchParams(widths=[8, 16, 16], whiten=True)
+    model = build(recipe, BuildContext((16, 16, 3), 10, 0, train_images=pictures))
+    out = stem_outputs(model, pictures)
+    first = out[:, :PATCH_DIM]
+    np.testing.assert_allclose(first.mean(0), 0.0, atol=1e-4)
+    # The paper's eps keeps the covariance a hair under the identity.
+    np.testing.assert_allclose(np.cov(first, rowvar=False), np.eye(PATCH_DIM), atol=0.02)
+    np.testing.assert_allclose(out[:, PATCH_DIM:], -first, atol=1e-5)
+    # Frozen: the stem's 312 weights are not trained; unwhitened, they are.
+    plain = build(AirbenchParams(widths=[8, 16, 16]), BuildContext((16, 16, 3), 10, 0))
+    assert trainable(plain) - trainable(model) == 2 * 2 * 3 * 24 + 24
+    unwhitened = np.cov(stem_outputs(plain, pictures)[:, :PATCH_DIM], rowvar=False)
+    assert np.abs(unwhitened - np.eye(PATCH_DIM)).max() > 0.2
+
+
+def test_whiten_needs_the_24_wide_stem_and_the_training_pictures():
+    with pytest.raises(ParamsError, match=r"models\.airbench\.whiten needs models\.airbench\.stem_width 24 .* got 8"):
+        AirbenchParams(whiten=True, stem_width=8).check("params.yaml", "models.airbench.")
+    with pytest.raises(ValueError, match="training pictures"):
+        build(AirbenchParams(widths=[8, 16, 16], whiten=True), BuildContext((16, 16, 3), 10, 0))
+
+
+def test_identity_init_passes_each_convolutions_input_through_its_first_filters():
+    features = build_airbench(16, (8, 16, 16), 8)
+    start_as_identity(features)
+    x = np.random.default_rng(0).normal(size=(2, 7, 7, 16)).astype("float32")
+    for name, channels in (("group2_conv1", 8), ("group2_conv2", 16)):
+        layer = features.get_layer(name)
+        x_in = x[..., : layer.input.shape[-1]]
+        np.testing.assert_allclose(np.asarray(layer(x_in))[..., :channels], x_in[..., :channels], atol=1e-6)
+    # Filters past the input's channels keep their random start.
+    assert np.abs(features.get_layer("group2_conv1").get_weights()[0][..., 8:]).sum() > 0

@@ -7,12 +7,14 @@ peak than depthwise ones: on the project's 2-core CPU it trains 2.4 times the
 parameters of MobileNet V1 at alpha 0.5 at 1.3 times its pictures per second
 (``imgclf plan``, measured.md).
 
-The paper's tricks that need a training loop of their own are left out: the
-stem is trained like every other layer (the paper freezes it at the whitening
-of 2x2 patches), convolutions start from He initialisation (not identity), and
-there is no Lookahead; the project's recipe (SGD, cosine, label smoothing;
-``evaluate.tta: flip`` where wanted) stands in. Its BatchNormalizations learn a shift but no
-scale, as the paper's do.
+Two of the paper's initialisations are params: ``whiten`` freezes the stem at
+the whitening of the training pictures' 2x2 patches (so the first trained
+layer sees decorrelated, unit-variance inputs), and ``identity_init`` starts
+each 3x3 convolution's first filters as the identity (so the untrained
+network passes its input through). Lookahead and the paper's own schedule are
+left out; the project's recipe (SGD, cosine, label smoothing;
+``evaluate.tta: flip`` where wanted) stands in. Its BatchNormalizations learn
+a shift but no scale, as the paper's do.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..constraints import UNIT_INTERVAL, ListOf, Number, param
+import numpy as np
+
+from ..constraints import UNIT_INTERVAL, Flag, ListOf, Number, param
 from ..errors import ParamsError
 from ..training.recipe import ScratchOptimization
 from ..training.spec import ModelSpec
@@ -32,6 +36,9 @@ if TYPE_CHECKING:
     from ..training.spec import BuildContext
 
 STEM_KERNEL = 2
+PATCH_DIM = STEM_KERNEL * STEM_KERNEL * 3
+WHITEN_EPS = 5e-4  # the paper's, for pixels of unit variance; scaled to the pixels' own variance
+WHITEN_PICTURES = 5000  # the paper's: the first 5,000 training pictures, unaugmented
 
 
 @dataclass(frozen=True)
@@ -40,11 +47,18 @@ class AirbenchParams(ScratchOptimization):
     stem_width: int = param(24, Number(int, 1))  # the paper's 2 * 3 * 2**2: every 2x2 patch direction, both signs
     dropout: float = param(0.0, UNIT_INTERVAL)
     label_smoothing: float = param(0.2, UNIT_INTERVAL)  # the paper's
+    whiten: bool = param(False, Flag())  # stem frozen at the whitening of the training pictures' 2x2 patches
+    identity_init: bool = param(False, Flag())  # 3x3 convolutions' first filters start as the identity
 
     def check(self, where: str, prefix: str) -> None:
         super().check(where, prefix)
         if len(self.widths) != 3:
             raise ParamsError(f"{where}: {prefix}widths must list 3 widths (one per conv group); got {self.widths}")
+        if self.whiten and self.stem_width != 2 * PATCH_DIM:
+            raise ParamsError(
+                f"{where}: {prefix}whiten needs {prefix}stem_width {2 * PATCH_DIM} (each of the {PATCH_DIM} "
+                f"directions of a 2x2 RGB patch, both signs); got {self.stem_width}"
+            )
 
 
 def conv_group(x, filters: int, name: str):
@@ -76,10 +90,53 @@ def build_airbench(image_size: int, widths: tuple = (64, 256, 256), stem_width: 
     return keras.Model(inputs, x, name=f"airbench_{'_'.join(map(str, widths))}")
 
 
+def patch_whitening(pictures: np.ndarray, eps: float = WHITEN_EPS, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """The stem's (kernel (2, 2, 3, 24), bias (24,)) that maps each 2x2 patch of ``pictures`` (uint8, scaled
+    to [-1, 1] as the model does) onto its principal directions, centred and divided by their spread, with
+    both signs so that the GELU after it keeps every direction."""
+    total = np.zeros(PATCH_DIM)
+    products = np.zeros((PATCH_DIM, PATCH_DIM))
+    count = 0
+    for start in range(0, len(pictures), chunk):
+        block = np.asarray(pictures[start : start + chunk], dtype=np.float64) / 127.5 - 1.0
+        windows = np.lib.stride_tricks.sliding_window_view(block, (STEM_KERNEL, STEM_KERNEL), axis=(1, 2))
+        # (n, h', w', 3, 2, 2) -> rows in the kernel's (row, column, channel) order
+        patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, PATCH_DIM)
+        total += patches.sum(0)
+        products += patches.T @ patches
+        count += len(patches)
+    mean = total / count
+    covariance = products / count - np.outer(mean, mean)
+    values, vectors = np.linalg.eigh(covariance)
+    scale = eps * np.trace(covariance) / PATCH_DIM
+    directions = vectors / np.sqrt(np.maximum(values, 0.0) + scale)  # columns: one filter each
+    kernel = np.concatenate([directions, -directions], axis=1)
+    return kernel.reshape(STEM_KERNEL, STEM_KERNEL, 3, 2 * PATCH_DIM), -(mean @ kernel)
+
+
+def start_as_identity(features: keras.Model) -> None:
+    """Each 3x3 convolution's first min(in, out) filters pass their input channel through unchanged."""
+    for layer in features.layers:
+        if layer.name.startswith("group") and "conv" in layer.name:
+            kernel = np.array(layer.get_weights()[0])
+            channels = min(kernel.shape[2], kernel.shape[3])
+            kernel[:, :, :, :channels] = 0.0
+            kernel[1, 1, np.arange(channels), np.arange(channels)] = 1.0
+            layer.set_weights([kernel])
+
+
 def build(recipe: AirbenchParams, context: BuildContext) -> keras.Model:
     from .classifier import image_classifier
 
     features = build_airbench(context.input_shape[0], tuple(recipe.widths), recipe.stem_width)
+    if recipe.whiten:
+        if context.train_images is None:
+            raise ValueError("airbench's whiten needs the training pictures (BuildContext.train_images)")
+        stem = features.get_layer("stem")
+        stem.set_weights([w.astype("float32") for w in patch_whitening(context.train_images[:WHITEN_PICTURES])])
+        stem.trainable = False
+    if recipe.identity_init:
+        start_as_identity(features)
     return image_classifier(
         features, context.input_shape[0], context.num_classes, recipe.augment, recipe.dropout, context.seed
     )

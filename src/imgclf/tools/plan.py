@@ -92,7 +92,7 @@ def _batches(spec, recipe, params, split_dir: Path, features_dir: Path):
 
 def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, shape):
     """The model ``name`` trains (fine-tuning: its phase 2, backbone and a fresh head), built for the data."""
-    from ..data.arrays import read_classes
+    from ..data.arrays import read_classes, read_split
     from ..training.spec import BuildContext
 
     classes = len(read_classes(split_dir))
@@ -100,7 +100,7 @@ def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path,
         stats = (
             {"embedding_mean": np.zeros(shape), "embedding_variance": np.ones(shape)}
             if spec.inputs == "embeddings"
-            else {}
+            else {"train_images": read_split(split_dir, "train")[0]}
         )
         return spec.build(recipe, BuildContext(tuple(shape), classes, params.seed, **stats))
     from ..features.manifest import FeatureManifest

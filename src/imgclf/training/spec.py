@@ -24,6 +24,7 @@ class BuildContext:
     on_gpu: bool = False
     embedding_mean: np.ndarray | None = None  # standardization of the training embeddings
     embedding_variance: np.ndarray | None = None
+    train_images: np.ndarray | None = None  # uint8 training pictures, for initialisations made from the data
 
 
 @dataclass(frozen=True)

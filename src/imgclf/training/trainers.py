@@ -134,7 +134,9 @@ def fit_built(
     x_val, y_val = read_inputs(spec.inputs, split_dir, features_dir, "val")
     classes = len(read_classes(split_dir))
     stats = (
-        dict(zip(("embedding_mean", "embedding_variance"), embedding_stats(x))) if spec.inputs == "embeddings" else {}
+        dict(zip(("embedding_mean", "embedding_variance"), embedding_stats(x)))
+        if spec.inputs == "embeddings"
+        else {"train_images": x}
     )
     context = BuildContext(tuple(x.shape[1:]), classes, params.seed, on_gpu=bool(accelerators()), **stats)
     augment = getattr(recipe, "augment", None)
