@@ -54,7 +54,7 @@ def stem_outputs(model, pictures: np.ndarray) -> np.ndarray:
 
 def test_whiten_freezes_the_stem_at_decorrelated_unit_variance_directions_of_the_training_patches():
     pictures = correlated_pictures()
-    recipe = AirbenchParams(widths=[8, 16, 16], whiten=True)
+    recipe = AirbenchParams(widths=[8, 16, 16], whiten=True, identity_init=False)
     model = build(recipe, BuildContext((16, 16, 3), 10, 0, train_images=pictures))
     out = stem_outputs(model, pictures)
     first = out[:, :PATCH_DIM]
@@ -63,7 +63,7 @@ def test_whiten_freezes_the_stem_at_decorrelated_unit_variance_directions_of_the
     np.testing.assert_allclose(np.cov(first, rowvar=False), np.eye(PATCH_DIM), atol=0.02)
     np.testing.assert_allclose(out[:, PATCH_DIM:], -first, atol=1e-5)
     # Frozen: the stem's 312 weights are not trained; unwhitened, they are.
-    plain = build(AirbenchParams(widths=[8, 16, 16]), BuildContext((16, 16, 3), 10, 0))
+    plain = build(AirbenchParams(widths=[8, 16, 16], whiten=False), BuildContext((16, 16, 3), 10, 0))
     assert trainable(plain) - trainable(model) == 2 * 2 * 3 * 24 + 24
     unwhitened = np.cov(stem_outputs(plain, pictures)[:, :PATCH_DIM], rowvar=False)
     assert np.abs(unwhitened - np.eye(PATCH_DIM)).max() > 0.2

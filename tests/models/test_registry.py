@@ -32,8 +32,13 @@ def test_every_model_module_is_registered_with_its_section_input_and_way_of_trai
 def test_each_builder_maps_its_inputs_to_one_logit_per_class(name):
     spec = MODELS[name]
     shape = (12,) if spec.inputs == "embeddings" else (16, 16, 3)
-    stats = {"embedding_mean": np.zeros(12), "embedding_variance": np.ones(12)} if spec.inputs == "embeddings" else {}
-    model = spec.build(small_recipe(name), BuildContext(shape, num_classes=5, seed=0, **stats))
     inputs = np.random.default_rng(0).integers(0, 256, (2, *shape)).astype("float32")
+    # What the trainer passes: the embeddings' statistics, or the training pictures (airbench whitens with them).
+    stats = (
+        {"embedding_mean": np.zeros(12), "embedding_variance": np.ones(12)}
+        if spec.inputs == "embeddings"
+        else {"train_images": inputs.astype("uint8")}
+    )
+    model = spec.build(small_recipe(name), BuildContext(shape, num_classes=5, seed=0, **stats))
     assert tuple(model.input_shape[1:]) == shape
     assert model.predict(inputs, verbose=0).shape == (2, 5)
