@@ -19,7 +19,7 @@ def test_evaluate_export_and_predict_score_the_same_model(project, model):
 
 
 def test_every_registered_model_is_in_the_matrix():
-    assert {m for m, _ in EMBEDDING_CASES} | set(IMAGE_MODELS) == set(MODELS)
+    assert {case[0] for case in EMBEDDING_CASES} | set(IMAGE_MODELS) == set(MODELS)
 
 
 THROWAWAY = '''"""A throwaway model, to show that adding one is this module and its section in params.yaml."""
