@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 STEM_KERNEL = 2
 PATCH_DIM = STEM_KERNEL * STEM_KERNEL * 3
 WHITEN_EPS = 5e-4  # the paper's, for pixels of unit variance; scaled to the pixels' own variance
-WHITEN_PICTURES = 5000  # the paper's: the first 5,000 training pictures, unaugmented
+WHITEN_PICTURES = 5000  # the paper's count, unaugmented; spread over the split, which is stored class by class
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,9 @@ def build(recipe: AirbenchParams, context: BuildContext) -> keras.Model:
         if context.train_images is None:
             raise ValueError("airbench's whiten needs the training pictures (BuildContext.train_images)")
         stem = features.get_layer("stem")
-        stem.set_weights([w.astype("float32") for w in patch_whitening(context.train_images[:WHITEN_PICTURES])])
+        pictures = context.train_images
+        sample = pictures[:: max(1, len(pictures) // WHITEN_PICTURES)][:WHITEN_PICTURES]
+        stem.set_weights([w.astype("float32") for w in patch_whitening(sample)])
         stem.trainable = False
     if recipe.identity_init:
         start_as_identity(features)
