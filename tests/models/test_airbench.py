@@ -69,6 +69,20 @@ def test_whiten_freezes_the_stem_at_decorrelated_unit_variance_directions_of_the
     assert np.abs(unwhitened - np.eye(PATCH_DIM)).max() > 0.2
 
 
+def test_whitening_spreads_its_sample_over_a_split_stored_class_by_class():
+    """The split stores its classes one after another; the paper's first 5,000 pictures would be a few classes."""
+    from imgclf.models.airbench import WHITEN_PICTURES
+
+    dark, bright = (
+        correlated_pictures(WHITEN_PICTURES, 16, seed).astype(int) + shift for seed, shift in ((1, -40), (2, 40))
+    )
+    pictures = np.clip(np.concatenate([dark, bright]), 0, 255).astype(np.uint8)  # class 0, then 1: twice the sample
+    recipe = AirbenchParams(widths=[8, 16, 16], whiten=True, identity_init=False)
+    model = build(recipe, BuildContext((16, 16, 3), 2, 0, train_images=pictures))
+    centred = stem_outputs(model, pictures)[:, :PATCH_DIM].mean(0)  # over the whole split, both classes
+    np.testing.assert_allclose(centred, 0.0, atol=0.02)
+
+
 def test_whiten_needs_the_24_wide_stem_and_the_training_pictures():
     with pytest.raises(ParamsError, match=r"models\.airbench\.whiten needs models\.airbench\.stem_width 24 .* got 8"):
         AirbenchParams(whiten=True, stem_width=8).check("params.yaml", "models.airbench.")
