@@ -46,7 +46,7 @@ def test_default_params_load():
         (("features", "backbone"), "resnet51", r"features\.backbone must be one of .*resnet50.*; got 'resnet51'"),
         (("seed",), 1.0, r"seed must be an integer"),
         (("evaluate", "gallery_size"), 0, r"evaluate\.gallery_size must be an integer in \[1, inf\]; got 0"),
-        (("evaluate", "tta"), "mirror", r"evaluate\.tta must be one of 'none', 'flip'; got 'mirror'"),
+        (("evaluate", "tta"), "mirror", r"evaluate\.tta must be one of 'none', 'flip', 'flip_translate'; got 'mirror'"),
         (("models", "head", "class_weight"), "auto", r"models\.head\.class_weight must be one of 'none', 'balanced'"),
         (("models", "linear_probe", "class_weight"), "x", r"models\.linear_probe\.class_weight must be one of"),
         (("features", "views"), 0, r"features\.views must be an integer in \[1, 32\]; got 0"),
@@ -179,6 +179,10 @@ def test_a_small_number_as_dvc_writes_it_is_a_number(tmp_path):
         (
             {"train.backend": "torch", "train.distribution": "data_parallel"},
             r"train\.distribution 'data_parallel' needs",
+        ),
+        (
+            {"model": "head", "evaluate.tta": "flip_translate"},
+            r"evaluate\.tta 'flip_translate' needs a model of pictures \(airbench, .*\); model 'head' takes the cached",
         ),
     ],
 )

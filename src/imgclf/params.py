@@ -19,6 +19,7 @@ import yaml
 from .constraints import AutoOrFlag, ListOf, Number, OneOf, OrNull, Text, build_section, is_hex, param
 from .data.images import RESIZE_MODES
 from .errors import ParamsError
+from .evaluation.tta import PICTURES_ONLY, TTA_MODES
 from .features.catalog import BACKBONES, alpha_problem
 from .models.registry import MODELS as REGISTRY
 
@@ -107,7 +108,9 @@ class EvaluateParams:
     """What stage evaluate shows besides the metrics."""
 
     gallery_size: int = param(32, Number(int, 1))  # most confident mistakes in metrics/misclassified.png
-    tta: str = param("none", OneOf(("none", "flip")))  # flip: the mean of each test picture and its mirror
+    # flip: the mean of each test picture and its mirror; flip_translate (models of pictures): and of the pair
+    # shifted 1 px each way (airbench's); evaluation/tta.py
+    tta: str = param("none", OneOf(TTA_MODES))
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,12 @@ class Params:
             raise ParamsError(
                 f"{where}: models.finetune.fine_tune_at must be below the {layers} layers of features.backbone "
                 f"{self.features.backbone!r} (or 'auto'); got {finetune.fine_tune_at}"
+            )
+        if self.evaluate.tta in PICTURES_ONLY and REGISTRY[self.model].inputs != "images":
+            pictures = ", ".join(name for name, spec in REGISTRY.items() if spec.inputs == "images")
+            raise ParamsError(
+                f"{where}: evaluate.tta {self.evaluate.tta!r} needs a model of pictures ({pictures}); "
+                f"model {self.model!r} takes the cached embeddings, which have 'flip' but no shifted views"
             )
         backend = self.train.backend if self.train.backend != "auto" else os.environ.get("KERAS_BACKEND", "tensorflow")
         if backend == "torch":

@@ -1,4 +1,4 @@
-"""Test-time augmentation: the mean of a picture's and its mirror's probabilities (evaluation/inference.py)."""
+"""Test-time augmentation as evaluate scores it: the weighted mean of the views' probabilities (evaluation/inference.py)."""
 
 import json
 
@@ -10,6 +10,7 @@ from imgclf.data.arrays import write_classes, write_subset
 from imgclf.errors import DataError
 from imgclf.evaluation.inference import tta_probabilities
 from imgclf.evaluation.metrics import softmax
+from imgclf.evaluation.tta import view_of, views
 
 
 def saved(model, folder, kind):
@@ -57,3 +58,25 @@ def test_flip_tta_on_embeddings_uses_the_cached_mirrored_test_embeddings(tmp_pat
     _, probs = tta_probabilities(train, split, features, "flip")
     expected = [softmax(model.predict(x.astype("float32"), verbose=0).astype(np.float64)) for x in (plain, mirror)]
     np.testing.assert_allclose(probs, sum(expected) / 2, atol=1e-6)
+
+
+def test_flip_translate_on_pictures_weighs_six_views_and_embeddings_refuse_it(tmp_path, split):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(  # neither mirror- nor shift-invariant
+        [keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    train = saved(model, tmp_path / "train", "images")
+    images = np.load(split / "test_images.npy")
+    each = [
+        (v.weight, softmax(model.predict(view_of(images, v).astype("float32"), verbose=0).astype(np.float64)))
+        for v in views("flip_translate")
+    ]
+    _, probs = tta_probabilities(train, split, tmp_path, "flip_translate")
+    np.testing.assert_allclose(probs, sum(w * p for w, p in each), atol=1e-6)
+    _, flipped = tta_probabilities(train, split, tmp_path, "flip")
+    assert not np.allclose(probs, flipped, atol=1e-4)  # the shifted views count
+    embeddings = saved(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), tmp_path / "e", "embeddings")
+    (tmp_path / "features").mkdir()
+    np.save(tmp_path / "features" / "test.npy", np.zeros((6, 4), np.float16))
+    with pytest.raises(DataError, match=r"evaluate\.tta: flip_translate needs a model of pictures"):
+        tta_probabilities(embeddings, split, tmp_path / "features", "flip_translate")

@@ -81,10 +81,11 @@ def test_an_image_model_loses_its_augmentation_and_keeps_its_weights(cache):
     np.testing.assert_allclose(model.predict(images, verbose=0), expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["head", "mobilenet_v1"])
-def test_with_flip_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, name, tmp_path):
-    """evaluate.tta: flip is inside the exported model, so predict gives the probabilities eval.json scored."""
+@pytest.mark.parametrize("name, tta", [("head", "flip"), ("mobilenet_v1", "flip_translate")])
+def test_with_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, name, tta, tmp_path):
+    """evaluate.tta is inside the exported model, so predict gives the probabilities eval.json scored."""
     from imgclf.evaluation.inference import tta_probabilities
+    from imgclf.evaluation.tta import view_of, views
     from imgclf.models.loading import load_model
 
     small = {"epochs": 1, "batch_size": 8, "alpha": 0.25, "shallow": True}
@@ -95,14 +96,14 @@ def test_with_flip_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, n
             cache / name / "model.keras"
         )
     with keras_state(SEED):
-        model = end_to_end_model(cache / name, cache / "features", 24, SEED, "flip")
-    plain = model.get_layer(f"{name}_end_to_end")  # the model without TTA, which the flip model calls twice
+        model = end_to_end_model(cache / name, cache / "features", 24, SEED, tta)
+    plain = model.get_layer(f"{name}_end_to_end")  # the model without TTA, which the TTA model calls per view
     images = load_array(cache / "split" / "test_images.npy")
     probs = model.predict(images, verbose=0)
-    _, evaluated = tta_probabilities(cache / name, cache / "split", cache / "features", "flip")
+    _, evaluated = tta_probabilities(cache / name, cache / "split", cache / "features", tta)
     np.testing.assert_allclose(probs, evaluated, atol=1e-5)
-    mirrored = plain.predict(np.ascontiguousarray(images[:, :, ::-1]), verbose=0)
-    np.testing.assert_allclose(probs, (plain.predict(images, verbose=0) + mirrored) / 2, atol=1e-6)
-    assert np.abs(probs - mirrored).max() > 1e-3  # both views count
-    model.save(tmp_path / "flip.keras")
-    np.testing.assert_allclose(load_model(tmp_path / "flip.keras").predict(images, verbose=0), probs, atol=1e-6)
+    each_view = [(v.weight, plain.predict(view_of(images, v), verbose=0)) for v in views(tta)]
+    np.testing.assert_allclose(probs, sum(weight * p for weight, p in each_view), atol=1e-6)
+    assert all(np.abs(p - each_view[0][1]).max() > 1e-3 for _, p in each_view[1:])  # every view counts
+    model.save(tmp_path / "tta.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "tta.keras").predict(images, verbose=0), probs, atol=1e-6)

@@ -17,8 +17,9 @@ SIZE = 16
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """A small MobileNet V1 as an end-to-end model of uint8 pictures with flip TTA (``evaluate.tta: flip``:
-    the model, a Mirror layer and an Average around it), written in every format; and the model without TTA."""
+    """A small MobileNet V1 as an end-to-end model of uint8 pictures with the six-view TTA
+    (``evaluate.tta: flip_translate``: the model behind Mirror and Shift layers, weighted and added), written in
+    every format; and the model without TTA's probabilities on each view."""
     import keras
 
     from fakes import with_batch_statistics
@@ -28,12 +29,13 @@ def exported(tmp_path_factory):
     recipe = dataclasses.replace(spec.params(), alpha=0.25, shallow=True)
     with keras_state(0):
         trained = spec.build(recipe, BuildContext((SIZE, SIZE, 3), 4, 0))
-    from imgclf.export.end_to_end import with_flip_tta, without_augmentation
+    from imgclf.evaluation.tta import view_of, views
+    from imgclf.export.end_to_end import with_tta, without_augmentation
 
     inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8")
     logits = without_augmentation(trained)(keras.ops.cast(inputs, "float32"))
     plain = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(logits))
-    model = with_flip_tta(plain)  # a superset of the plain model's graph: one conversion covers both
+    model = with_tta(plain, "flip_translate")  # a superset of the flip and plain graphs: one conversion covers all
     pictures = np.random.default_rng(0).integers(0, 256, (40, SIZE, SIZE, 3), dtype=np.uint8)
     with_batch_statistics(trained, pictures)  # else every picture gets the same probabilities
     formats.write_keras(model, out / FILES["keras"])
@@ -43,8 +45,8 @@ def exported(tmp_path_factory):
     formats.write_tflite_weights(out / FILES["saved_model"], out / FILES["tflite_dynamic"], "int8")
     formats.write_tflite_int8(out / FILES["saved_model"], out / FILES["tflite_int8"], pictures[:20])
     formats.write_onnx(out / FILES["saved_model"], out / FILES["onnx"])
-    plain_probs = [plain.predict(np.ascontiguousarray(p), verbose=0) for p in (pictures, pictures[:, :, ::-1])]
-    return out, pictures, model.predict(pictures, verbose=0), *plain_probs
+    each_view = [(v.weight, plain.predict(view_of(pictures, v), verbose=0)) for v in views("flip_translate")]
+    return out, pictures, model.predict(pictures, verbose=0), each_view
 
 
 @pytest.mark.parametrize("name", ["keras", "saved_model", "tflite", "onnx"])
@@ -59,10 +61,12 @@ def test_each_float_format_agrees_with_the_keras_model(exported, name):
     parity.check(name, figures, 0.999, 1e-4)  # passes
 
 
-def test_the_exported_model_averages_each_picture_with_its_mirror(exported):
-    _, _, reference, plain, mirrored = exported
-    np.testing.assert_allclose(reference, (plain + mirrored) / 2, atol=1e-6)
-    assert (reference.argmax(1) != plain.argmax(1)).any()  # the mirror changes answers
+def test_the_exported_model_averages_the_views_evaluate_scores(exported):
+    _, _, reference, each_view = exported
+    np.testing.assert_allclose(reference, sum(weight * probs for weight, probs in each_view), atol=1e-6)
+    plain = each_view[0][1]
+    assert (reference.argmax(1) != plain.argmax(1)).any()  # the other views change answers
+    assert all(np.abs(probs - plain).max() > 1e-3 for _, probs in each_view[1:])  # each view differs
 
 
 def test_the_quantized_models_are_smaller_and_the_ones_that_keep_float_activations_stay_closer(exported):

@@ -11,6 +11,7 @@ from ..errors import DataError
 from ..io import load_array, read_json
 from ..models.loading import load_model
 from .metrics import softmax
+from .tta import PICTURES_ONLY, view_of, views
 
 
 def _load(train_dir: Path):
@@ -23,7 +24,7 @@ def _split_logits(summary, model, split_dir, features_dir, split, batch_size):
         x, labels = read_embeddings(features_dir, split_dir, split)
     else:
         x, labels = read_split(split_dir, split)
-    return x, labels, np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    return x, labels, _logits(model, x, batch_size)
 
 
 def predict(train_dir: Path, split_dir: Path, features_dir: Path, split: str = "test", batch_size: int = 256):
@@ -33,22 +34,33 @@ def predict(train_dir: Path, split_dir: Path, features_dir: Path, split: str = "
 
 
 def tta_probabilities(train_dir: Path, split_dir: Path, features_dir: Path, tta: str = "none", batch_size: int = 256):
-    """(labels, probabilities) on the test split; ``tta: flip`` averages each picture with its mirror.
+    """(labels, probabilities) on the test split, averaged over the views ``tta`` names (evaluation/tta.py).
 
-    A model of pictures sees the mirrored pictures; a model of embeddings, the
-    cached embeddings of the mirrored test pictures (``test_flip.npy``). The model is loaded once.
+    A model of pictures sees each view of the pictures; a model of embeddings, the
+    cached embeddings of the test pictures and of their mirrors (``test_flip.npy``). The model is loaded once.
     """
     summary, model = _load(train_dir)
     x, labels, logits = _split_logits(summary, model, split_dir, features_dir, "test", batch_size)
-    probs = softmax(logits)
-    if tta == "none":
-        return labels, probs
-    if summary["input"] == "embeddings":
-        path = Path(features_dir) / "test_flip.npy"
-        if not path.exists():
-            raise DataError(f"{path}: no mirrored test embeddings for evaluate.tta: flip; rerun featurize")
-        mirrored = np.asarray(load_array(path), np.float32)
-    else:
-        mirrored = np.asarray(x)[:, :, ::-1]
-    flipped = softmax(np.asarray(model.predict(mirrored, batch_size=batch_size, verbose=0), np.float64))
-    return labels, (probs + flipped) / 2
+    if summary["input"] == "embeddings" and tta in PICTURES_ONLY:
+        raise DataError(f"evaluate.tta: {tta} needs a model of pictures; {train_dir} holds a model of embeddings")
+    probs = np.zeros(logits.shape, np.float64)
+    for view in views(tta):
+        if not view.mirror and view.shift == 0:
+            seen = logits
+        elif summary["input"] == "embeddings":
+            seen = _logits(model, _mirrored_embeddings(features_dir), batch_size)
+        else:
+            seen = _logits(model, view_of(np.asarray(x), view), batch_size)
+        probs += view.weight * softmax(seen)
+    return labels, probs
+
+
+def _logits(model, x, batch_size: int) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), np.float64)
+
+
+def _mirrored_embeddings(features_dir: Path) -> np.ndarray:
+    path = Path(features_dir) / "test_flip.npy"
+    if not path.exists():
+        raise DataError(f"{path}: no mirrored test embeddings for evaluate.tta: flip; rerun featurize")
+    return np.asarray(load_array(path), np.float32)

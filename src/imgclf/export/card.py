@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 CARD_WORST = 5  # classes listed as the weakest
-TTA_NOTE = """
+TTA_NOTES = {
+    "flip": """
 It averages each picture's probabilities with its mirror image's (`evaluate.tta: flip`), as evaluate scored
-it: twice the computation of the plain model per picture."""
+it: twice the computation of the plain model per picture.""",
+    "flip_translate": """
+It averages each picture's probabilities with its mirror image's, and with those of the pair moved one pixel
+down-right and one up-left (`evaluate.tta: flip_translate`; weights 1/4 each unmoved, 1/8 each moved), as
+evaluate scored it: six times the computation of the plain model per picture.""",
+}
 
 
 def worst_classes(probs: np.ndarray, labels: np.ndarray, classes: list[str], n: int = CARD_WORST) -> list[dict]:
@@ -40,7 +46,7 @@ def model_card(summary: dict, dataset: dict, preprocessing: dict, metrics: dict,
 A `{summary["model"]}` model ({summary["params"]:,} parameters) from uint8 RGB pictures of
 {preprocessing["image_size"]}×{preprocessing["image_size"]} px to probabilities over {len(classes)} classes:
 {shown}. Input pictures are made square by `{preprocessing["resize"]}` and resized exactly as the fetch stage
-does (`imgclf predict` does it for you).{TTA_NOTE if preprocessing.get("tta") == "flip" else ""}
+does (`imgclf predict` does it for you).{TTA_NOTES.get(preprocessing.get("tta"), "")}
 
 ## Data
 Dataset `{dataset["dataset"]}` ({dataset.get("source") or "embedded"}): {dataset["train"]} training,

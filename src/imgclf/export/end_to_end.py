@@ -4,9 +4,9 @@ A model trained on the embedding cache (the probe, the head) gets the featurize
 backbone, with its pixel scaling and resize, in front of it: rebuilt from the
 manifest and the seed, so it is the very network whose embeddings the cache holds. A model of pictures loses its augmentation block, which acts only
 in training but would leave random ops in an exported graph; the weights are
-the same objects. With ``evaluate.tta: flip`` the model averages each picture's
-probabilities with its mirror image's, as evaluate scored it, so the exported
-files and ``imgclf predict`` give the figures in metrics/eval.json.
+the same objects. With ``evaluate.tta`` set, the model averages the probabilities
+of each picture's views (evaluation/tta.py), as evaluate scored them, so the
+exported files and ``imgclf predict`` give the figures in metrics/eval.json.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import keras
 
+from ..evaluation.tta import views
 from ..features.manifest import FeatureManifest
 from ..io import read_json
-from ..models.layers import Mirror
+from ..models.layers import StackViews, WeighViews
 from ..models.loading import load_model
 
 AUGMENT = "augment"  # the name models.classifier gives the augmentation block
@@ -57,11 +58,16 @@ def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, seed:
         (logits,) = logits
     probabilities = keras.layers.Softmax(dtype="float32", name="probabilities")(logits)
     model = keras.Model(inputs, probabilities, name=f"{summary['model']}_end_to_end")
-    return with_flip_tta(model) if tta == "flip" else model
+    return with_tta(model, tta)
 
 
-def with_flip_tta(model: keras.Model) -> keras.Model:
-    """``model``'s probabilities averaged over each picture and its mirror image (flip test-time augmentation)."""
+def with_tta(model: keras.Model, tta: str) -> keras.Model:
+    """``model``'s probabilities averaged over the views ``tta`` names (``model`` itself for ``none``): the views
+    stacked into one batch, ``model`` run once on it, the mean taken with the views' weights."""
+    chosen = views(tta)
+    if len(chosen) == 1:
+        return model
     inputs = keras.Input(model.input.shape[1:], dtype=model.input.dtype, name="images")
-    views = [model(inputs), model(Mirror(name="mirror")(inputs))]
-    return keras.Model(inputs, keras.layers.Average(name="flip_tta")(views), name=f"{model.name}_flip_tta")
+    stacked = StackViews([(v.mirror, v.shift) for v in chosen], name=f"{tta}_views")(inputs)
+    averaged = WeighViews([v.weight for v in chosen], name=f"{tta}_mean")(model(stacked))
+    return keras.Model(inputs, averaged, name=f"{model.name}_{tta}_tta")

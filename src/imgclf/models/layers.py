@@ -77,13 +77,65 @@ class GroupedConv2D(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Mirror(keras.layers.Layer):
-    """Pictures (N, H, W, C) flipped left to right, always: the second view of flip test-time augmentation.
-
-    ``keras.layers.RandomFlip`` flips only in training, and at random; an exported model needs the mirror itself.
-    """
+    """Pictures (N, H, W, C) flipped left to right, always. Models exported with flip TTA before StackViews
+    (a Mirror layer, then Average) hold it, so it stays registered for them to load."""
 
     def call(self, inputs):
         return ops.flip(inputs, axis=-2)
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def shifted(pictures, pixels: int):
+    """Pictures (N, H, W, C) moved ``pixels`` down and right (negative: up and left), the borders reflected."""
+    pad = abs(pixels)
+    padded = ops.pad(pictures, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="reflect")
+    start = pad - pixels
+    return padded[:, start : start + pictures.shape[1], start : start + pictures.shape[2], :]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StackViews(keras.layers.Layer):
+    """Pictures (N, H, W, C) -> their views (V * N, H, W, C), view by view: each mirrored or not, then shifted.
+
+    The test-time views of ``evaluate.tta`` (evaluation/tta.py) in one batch, so the exported model runs its
+    network once on all of them and holds its weights once in every format.
+    """
+
+    def __init__(self, views: list, **kwargs):
+        super().__init__(**kwargs)
+        self.views = [[bool(mirror), int(shift)] for mirror, shift in views]  # [mirror, shift] pairs
+
+    def call(self, inputs):
+        made = []
+        for mirror, shift in self.views:
+            x = ops.flip(inputs, axis=-2) if mirror else inputs
+            made.append(shifted(x, shift) if shift else x)
+        return ops.concatenate(made, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (None, *input_shape[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "views": self.views}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WeighViews(keras.layers.Layer):
+    """Probabilities (V * N, K) of StackViews' views -> (N, K), their mean weighted by ``weights``."""
+
+    def __init__(self, weights: list, **kwargs):
+        super().__init__(**kwargs)
+        self.view_weights = [float(w) for w in weights]
+
+    def call(self, inputs):
+        per_view = ops.reshape(inputs, (len(self.view_weights), -1, inputs.shape[-1]))
+        weights = ops.reshape(ops.convert_to_tensor(self.view_weights, dtype=inputs.dtype), (-1, 1, 1))
+        return ops.sum(per_view * weights, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (None, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.view_weights}
