@@ -17,14 +17,14 @@ pytestmark = pytest.mark.slow
 
 # Short runs through the same train and evaluate stages, on a tiny subset of the embedded
 # default (12 training images per class), as queued experiments: a head on the cache over
-# two seeds (DVC's sweep syntax), and an image model. (Every model's training is also tested
-# in-process, faster; exporting is tested in test_pipeline.py.)
+# two seeds (DVC's sweep syntax), and a linear probe to compare them with: it trains in seconds,
+# while the seed-1 head reruns split and featurize for its seed. The models of pictures run through
+# the same stages in test_model_matrix_images.py; the 1-epoch warmup message is in tests/training/test_fit.py.
 QUEUED = {
     "head": ["-S", "seed=range(0,2)", "-S", "models.head.epochs=1"],  # queued as head-1 (seed 0) and head-2
-    # The from-scratch recipe warms up for 1 epoch: a 1-epoch smoke run must scale that down, not refuse.
-    "mobilenet_v1": ["-S", "models.mobilenet_v1.epochs=1", "-S", "models.mobilenet_v1.alpha=0.25"],
+    "linear_probe": [],
 }
-RUNS = {"head-1": "head", "head-2": "head", "mobilenet_v1": "mobilenet_v1"}
+RUNS = {"head-1": "head", "head-2": "head", "linear_probe": "linear_probe"}
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +68,6 @@ def test_each_queued_experiment_trains_and_evaluates(queued_models, name):
     assert {"balanced_accuracy", "ece", "tta"} <= set(scores)
 
 
-def test_a_one_epoch_smoke_run_scales_its_warmup_down_and_says_so(tiny_project, queued_models):
-    logs = run(tiny_project, "dvc", "queue", "logs", "mobilenet_v1").stdout
-    assert (
-        "models.mobilenet_v1.warmup_epochs (1) does not fit in 1 epoch(s): warming up over 0.5 epoch(s) instead" in logs
-    )
-
-
 def test_the_leaderboard_groups_seeds_with_mean_and_std(tiny_project, queued_models, tmp_path):
     _, exps = queued_models
     board = run(tiny_project, "imgclf", "leaderboard", "--out", str(tmp_path))
@@ -84,16 +77,16 @@ def test_the_leaderboard_groups_seeds_with_mean_and_std(tiny_project, queued_mod
     top1 = [exps[n]["data"]["metrics"]["metrics/eval.json"]["data"]["top1"] for n in ("head-1", "head-2")]
     assert heads["top1_mean"] == pytest.approx(np.mean(top1), abs=1e-6)  # the CSV keeps 6 decimals
     assert heads["top1_std"] == pytest.approx(np.std(top1, ddof=1), abs=1e-6)
-    assert table[table["model"] == "mobilenet_v1"].iloc[0]["n"] == 1
+    assert table[table["model"] == "linear_probe"].iloc[0]["n"] == 1
     assert "## digits, 30 test pictures" in board.stdout and " ± –" in board.stdout  # one seed: no spread
     by_run = run(tiny_project, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "runs"))
     assert all(name in by_run.stdout for name in RUNS)
 
 
 def test_queued_experiments_compare_in_dvc_plots(tiny_project, queued_models, tmp_path):
-    run(tiny_project, "dvc", "plots", "diff", "head-1", "mobilenet_v1", "-o", str(tmp_path / "plots"))
+    run(tiny_project, "dvc", "plots", "diff", "head-1", "linear_probe", "-o", str(tmp_path / "plots"))
     html = (tmp_path / "plots" / "index.html").read_text()
-    assert "head-1" in html and "mobilenet_v1" in html and "val_accuracy" in html
+    assert "head-1" in html and "linear_probe" in html and "val_accuracy" in html
     assert "per_class_error" in html or "Per-class error" in html
 
 

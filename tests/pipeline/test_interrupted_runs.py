@@ -31,7 +31,7 @@ def test_killed_training_resumes_to_an_identical_model(tiny_project):
     # A configuration never run before, so DVC has no cached result to restore instead. The head's
     # epochs are short, so the run is killed while it trains; dropout makes its random state matter.
     # (tests/training/test_resume.py resumes an image model with augmentation and MixUp in-process.)
-    new = ["-S", "models.head.epochs=60", "-S", "models.head.patience=0", "-S", "models.head.learning_rate=0.0005"]
+    new = ["-S", "models.head.epochs=30", "-S", "models.head.patience=0", "-S", "models.head.learning_rate=0.0005"]
     code, _, _ = interrupt_after_epoch(tiny_project, ["dvc", "exp", "run", *new, "train"], 2, signal.SIGKILL)
     assert code != 0
     resumed = run(tiny_project, "dvc", "repro", "train")
@@ -42,7 +42,7 @@ def test_killed_training_resumes_to_an_identical_model(tiny_project):
     straight = run(tiny_project, "dvc", "repro", "--force", "--single-item", "train")  # from scratch, no checkpoint
     assert "resuming" not in straight.stdout + straight.stderr
     assert trained_files(tiny_project) == after_resume  # weights, epochs, curves: byte for byte
-    assert '"epochs_run": 60' in after_resume["train.json"].decode()
+    assert '"epochs_run": 30' in after_resume["train.json"].decode()
 
 
 def test_ctrl_c_ends_with_one_line_not_a_traceback_and_writes_nothing(tiny_project):

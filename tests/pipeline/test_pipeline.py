@@ -179,17 +179,22 @@ def test_a_committed_export_is_an_artifact_and_predict_on_it_scores_what_evaluat
     assert abs((table["label_1"] == truth).mean() - metrics(root)["top1"]) <= 0.001
 
 
-def test_predict_rev_takes_a_file_of_the_export_or_an_absolute_path_and_names_what_is_missing(project, tmp_path):
+def test_predict_rev_takes_a_file_of_the_export_or_an_absolute_path_and_names_what_is_missing(
+    project, tmp_path, monkeypatch, capsys
+):
     """A model file inside an export comes with its folder (preprocessing.json); an absolute --model inside the
     project works; a fresh clone, which has no DVC cache, and a revision that does not exist get one line each."""
     from PIL import Image
 
+    from imgclf.cli import main as imgclf
+
     root, _ = project
     committed(root)
     Image.fromarray(np.load(root / "data" / "split" / "test_images.npy")[0]).save(tmp_path / "a.png")
+    monkeypatch.chdir(root)  # as `imgclf predict` run in the project; in this process, which has Keras loaded
     for model in ("data/export/model.keras", str(root / "data" / "export")):
-        done = run(root, "imgclf", "predict", str(tmp_path / "a.png"), "--rev", "HEAD", "--model", model)
-        assert done.stdout.startswith("path,label_1,probability_1"), done.stderr
+        imgclf(["predict", str(tmp_path / "a.png"), "--rev", "HEAD", "--model", model])
+        assert capsys.readouterr().out.startswith("path,label_1,probability_1")
     missing = run(root, "imgclf", "predict", str(tmp_path), "--rev", "no-such-tag", check=False)
     assert missing.stderr.strip().splitlines() == [
         "error: --rev no-such-tag: no such commit, branch, tag or experiment in this project "

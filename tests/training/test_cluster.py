@@ -1,5 +1,5 @@
 """Several processes training one model (training/cluster.py): two processes on 127.0.0.1 through the real train
-stage, against one process on the same global batches; a killed peer; a resume after a kill."""
+stage, killed and resumed, against one process on the same global batches; a killed peer."""
 
 import json
 import signal
@@ -17,23 +17,6 @@ pytestmark = pytest.mark.slow
 
 def pair(root, port):
     return [launch(root, 2, port, i) for i in (0, 1)]
-
-
-def test_two_processes_through_the_train_stage_match_one_process_on_the_global_batch(tmp_path):
-    one = make_project(tmp_path / "one", epochs=4, batch_size=16, learning_rate=0.004)
-    two = make_project(tmp_path / "two", epochs=4, batch_size=8, learning_rate=0.002)  # per process: scaled by 2
-    single = launch(one, 1, 0)
-    assert single.wait(timeout=60) == 0, single.stderr.read()[-2000:]
-    processes = pair(two, free_port())
-    outputs = [p.communicate(timeout=60) for p in processes]
-    assert [p.returncode for p in processes] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
-    gap = max(float(np.abs(a - b).max()) for a, b in zip(weights(one), weights(two)))
-    assert gap < 1e-5
-    record = json.loads((two / "data" / "train" / "train.json").read_text())
-    assert record["processes"] == 2 and record["global_batch"] == 16 and record["run"]["backend"] == "jax"
-    lines = [out.strip().splitlines()[-1] for out, _ in outputs]
-    assert lines[1] == lines[0].replace("train:", "train (process 1 of 2):")  # the same metrics on both
-    assert sorted(p.name for p in (two / "data").iterdir()) == ["features", "split", "train"]  # only process 0 wrote
 
 
 def test_a_killed_peer_ends_the_other_within_the_timeout_with_one_line_and_writes_nothing(tmp_path):
@@ -55,21 +38,30 @@ def test_a_killed_peer_ends_the_other_within_the_timeout_with_one_line_and_write
     assert (root / "data" / "train" / "model.keras").read_text() == "the previous model"
 
 
-def test_a_run_killed_mid_way_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+def test_two_processes_killed_mid_way_resume_to_the_weights_of_one_process_on_the_global_batch(tmp_path):
+    """Two processes through the real train stage, each on half of every global batch, SIGKILLed after epoch 3
+    and started again: they resume, and end on the weights one process trains on the whole batches (so the two
+    match before the kill as after it)."""
     one = make_project(tmp_path / "one", epochs=8, batch_size=16, learning_rate=0.004)
-    root = make_project(tmp_path / "two", epochs=8, batch_size=8, learning_rate=0.002)
+    two = make_project(tmp_path / "two", epochs=8, batch_size=8, learning_rate=0.002)  # per process: scaled by 2
     single = launch(one, 1, 0)
-    processes = pair(root, free_port())
-    assert wait_for_epoch(root, 3, processes, timeout_s=60), "training ended too soon"
+    processes = pair(two, free_port())
+    assert wait_for_epoch(two, 3, processes, timeout_s=60), "training ended too soon"
     for process in processes:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    assert single.wait(timeout=60) == 0
-    resumed = pair(root, free_port())
+    assert single.wait(timeout=60) == 0, single.stderr.read()[-2000:]
+    resumed = pair(two, free_port())
     outputs = [p.communicate(timeout=60) for p in resumed]
-    assert [p.returncode for p in resumed] == [0, 0], outputs[0][1][-2000:]
+    assert [p.returncode for p in resumed] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
     assert "resuming models.head after epoch" in outputs[0][0]
-    assert max(float(np.abs(a - b).max()) for a, b in zip(weights(one), weights(root))) < 1e-5
+    gap = max(float(np.abs(a - b).max()) for a, b in zip(weights(one), weights(two)))
+    assert gap < 1e-5
+    record = json.loads((two / "data" / "train" / "train.json").read_text())
+    assert record["processes"] == 2 and record["global_batch"] == 16 and record["run"]["backend"] == "jax"
+    lines = [out.strip().splitlines()[-1] for out, _ in outputs]
+    assert lines[1] == lines[0].replace("train:", "train (process 1 of 2):")  # the same metrics on both
+    assert sorted(p.name for p in (two / "data").iterdir()) == ["features", "split", "train"]  # only process 0 wrote
 
 
 @pytest.mark.parametrize(
