@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +31,14 @@ def tiny_project(tmp_path_factory):
     return tiny(tmp_path_factory.mktemp("tiny"))
 
 
-def wait_for_queue(root: Path, timeout_s: float = 900) -> str:
-    """`dvc queue status` until nothing is queued or running; every 5 s, since each call is a DVC process that
-    takes about a second of CPU from the experiments it waits for."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = run(root, "dvc", "queue", "status").stdout
-        if not re.search(r"\b(Queued|Running)\b", status):
-            return status
-        time.sleep(5)
-    raise AssertionError(f"queue still busy after {timeout_s} s:\n{status}")
+def wait_for_queue(root: Path, names: list[str]) -> str:
+    """Each task followed with `dvc queue logs -f`, which returns when the task ends, in the order the queue runs
+    them (by the time the earlier ones have ended, the later ones have started); then the queue's status."""
+    for name in names:
+        run(root, "dvc", "queue", "logs", "--follow", name)
+    status = run(root, "dvc", "queue", "status").stdout
+    assert not re.search(r"\b(Queued|Running)\b", status), status
+    return status
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +48,7 @@ def queued_models(tiny_project):
         # up to evaluate: exporting each is tested in test_pipeline.py, and would double the time here
         run(tiny_project, "dvc", "exp", "run", "--queue", "-n", model, "-S", f"model={model}", *changes, "evaluate")
     run(tiny_project, "dvc", "queue", "start", "--jobs", "2")
-    status = wait_for_queue(tiny_project)
+    status = wait_for_queue(tiny_project, list(RUNS))
     shown = json.loads(run(tiny_project, "dvc", "exp", "show", "--json").stdout)
     exps = {exp["name"]: exp for record in shown for group in record.get("experiments") or [] for exp in group["revs"]}
     return status, exps
