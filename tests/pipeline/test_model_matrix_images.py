@@ -3,7 +3,15 @@
 import pytest
 
 from imgclf.models.registry import MODELS
-from matrix import EMBEDDING_CASES, IMAGE_MODELS, IMAGE_TTA, check_model, matrix_project, skip_without_data
+from matrix import (
+    EMBEDDING_CASES,
+    IMAGE_MODELS,
+    IMAGE_TRAIN_PRECISION,
+    IMAGE_TTA,
+    check_model,
+    matrix_project,
+    skip_without_data,
+)
 
 pytestmark = [pytest.mark.slow, skip_without_data]
 
@@ -15,7 +23,7 @@ def project(tmp_path_factory):
 
 @pytest.mark.parametrize("model", IMAGE_MODELS)
 def test_evaluate_export_and_predict_score_the_same_model(project, model):
-    check_model(*project, model, "float32", IMAGE_TTA.get(model, "none"))
+    check_model(*project, model, "float32", IMAGE_TTA.get(model, "none"), IMAGE_TRAIN_PRECISION.get(model, "float32"))
 
 
 def test_every_registered_model_is_in_the_matrix():

@@ -1,14 +1,17 @@
 """`imgclf plan`: -S changes as DVC reads them, epochs sized to a budget from measured steps, the lr range test."""
 
 import dataclasses
+from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 from fakes import REPO
 from imgclf.errors import ParamsError
+from imgclf.tools import plan as plan_module
 from imgclf.tools.lr_find import lr_find, report
-from imgclf.tools.plan import STAGE_OVERHEAD_S, plan, with_changes
+from imgclf.tools.plan import STAGE_OVERHEAD_S, EpochTiming, measure, plan, with_changes
 
 
 def test_changes_are_read_as_dvc_writes_them_and_validated():
@@ -28,6 +31,27 @@ def test_the_epochs_end_inside_the_budget():
     assert sized["epochs"] == int((3600 - STAGE_OVERHEAD_S - 10) // 70) and sized["fits"]
     assert sized["predicted_minutes"] <= 60 < sized["predicted_minutes"] + 70 / 60
     assert plan(0.5, measured, "k")["epochs"] == 1 and not plan(0.5, measured, "k")["fits"]  # said, not hidden
+
+
+class Batches(list):
+    num_images = 300
+
+
+def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):
+    """mixed_bfloat16 is about twice float32's speed for dense convolutions on a CPU with AVX512-BF16 and half of
+    it for depthwise ones: a plan timed in float32 would size such a run wrongly."""
+    seen = []
+
+    def timing(*args):
+        seen.append(keras.config.dtype_policy().name)
+        return EpochTiming(Batches([0, 0, 0]), (32, 32, 3), 1.0, 0.0, 3.0)
+
+    monkeypatch.setattr(plan_module, "epoch_timing", timing)
+    for precision in ("float32", "mixed_bfloat16"):
+        params = with_changes(REPO / "params.yaml", ["model=airbench", f"train.mixed_precision={precision}"])
+        assert measure(params, Path("split"), Path("features"))["precision"] == precision
+    assert seen == ["float32", "mixed_bfloat16"]
+    assert keras.config.dtype_policy().name == "float32"  # put back after
 
 
 def test_fine_tunings_head_phase_comes_out_of_the_budget():

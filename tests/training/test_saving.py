@@ -11,6 +11,7 @@ import pytest
 
 from imgclf.errors import DataError
 from imgclf.models.loading import load_model
+from imgclf.runtime import dtype_policy
 from imgclf.training.optim import WarmupSchedule
 from imgclf.training.saving import inference_view, save_model
 
@@ -87,3 +88,43 @@ def test_a_broken_model_file_is_one_line_naming_it(tmp_path, content, message):
         load_model(path)
     with pytest.raises(DataError, match="no such model file"):
         load_model(tmp_path / "missing.keras")
+
+
+def nested_conv_model() -> keras.Model:
+    """A features model nested in a classifier with float32 logits: the shape of every image model here."""
+    pixels = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(6, 3, name="conv")(pixels)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    features = keras.Model(pixels, keras.layers.GlobalMaxPooling2D(name="pool")(x), name="features")
+    inputs = keras.Input((8, 8, 3))
+    return keras.Model(inputs, keras.layers.Dense(3, dtype="float32", name="logits")(features(inputs)))
+
+
+def all_layers(model: keras.Model) -> list:
+    return [
+        inner for layer in model.layers for inner in (all_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    ]
+
+
+def test_a_mixed_precision_model_is_saved_to_compute_in_float32(tmp_path):
+    """train.mixed_precision: mixed_bfloat16 trains in bfloat16, but the saved model computes in float32 with the
+    same weights, so evaluate, export and predict give the same on CPUs with and without bfloat16 units."""
+    keras.utils.set_random_seed(0)
+    with dtype_policy("mixed_bfloat16"):
+        mixed = nested_conv_model()
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in all_layers(mixed)}
+    save_model(mixed, tmp_path / "model.keras")
+    loaded = load_model(tmp_path / "model.keras")
+    assert {layer.dtype_policy.name for layer in all_layers(loaded)} == {"float32"}
+    twin = nested_conv_model()  # built in float32
+    twin.set_weights(mixed.get_weights())
+    x = np.random.default_rng(0).normal(size=(4, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(loaded(x), twin(x), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(mixed(x), twin(x), rtol=1e-6, atol=1e-6)  # bfloat16 computes otherwise
+
+
+def test_a_float32_model_is_saved_as_it_is(tmp_path):
+    model = nested_conv_model()
+    save_model(model, tmp_path / "model.keras")
+    x = np.ones((1, 8, 8, 3), "float32")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.keras")(x), model(x))
