@@ -11,7 +11,7 @@ import numpy as np
 
 from ..data.arrays import read_classes, read_split
 from ..data.parallel import available_cores
-from ..hardware import cpu_name
+from ..hardware import cpu_generation, cpu_name
 from ..io import read_json, write_json, write_text
 from . import formats, parity
 from .card import model_card, worst_classes
@@ -108,7 +108,7 @@ def export_model(
     metrics = {
         "test_images": len(labels),
         "batch_size": export.batch_size,
-        "hardware": f"CPU: {cpu_name()} ({available_cores()} cores)",
+        "hardware": f"CPU: {cpu_name()}, {cpu_generation()} ({available_cores()} cores)",
         "formats": figures,
         "evaluate": evaluated,
         "worst_classes": worst_classes(reference, labels, classes),
