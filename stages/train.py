@@ -13,7 +13,7 @@ import pandas as pd
 from imgclf.data.arrays import read_classes
 from imgclf.io import remove_tree, write_json, write_table
 from imgclf.params import load_params, to_dict
-from imgclf.stage import paths, run_stage, stage_output
+from imgclf.stage import paths, run_stage, stage_output, warn
 
 
 def main() -> None:
@@ -30,13 +30,15 @@ def main() -> None:
     from imgclf.hardware import run_info
     from imgclf.models.registry import train
     from imgclf.training.resume import run_key
-    from imgclf.training.trainers import precision_policy
+    from imgclf.training.trainers import precision_policy, precision_warning
 
     recipe = to_dict(params.recipe)
     config = {"seed": params.seed, "model": params.model, "train": to_dict(params.train), "recipe": recipe}
     checkpoints = Path(args.checkpoints) / run_key(config, Path(args.split), Path(args.features))
     out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")
     policy = precision_policy(params.train.mixed_precision)
+    if writer and (slow := precision_warning(policy)):
+        warn(slow)
     with stage_output(out, params) as tmp, keras_state(params.seed):
         trained = train(params, Path(args.split), Path(args.features), tmp, checkpoints, policy)
         record = {**trained.summary, "classes": read_classes(args.split), "recipe": recipe, "run": run_info()}

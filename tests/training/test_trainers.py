@@ -117,3 +117,17 @@ def test_an_image_model_trains_one_epoch_and_saves_a_model_of_pixels(cache, name
     assert summary["input"] == "images" and summary["epochs_run"] == 1 and summary["model"] == name
     model = keras.models.load_model(cache / name / "model.keras")
     assert model.predict(np.zeros((2, 16, 16, 3), np.uint8), verbose=0).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "bfloat16_units, gpus, warned", [(False, [], True), (True, [], False), (False, ["GPU"], False)]
+)
+def test_mixed_bfloat16_warns_only_where_the_cpu_emulates_it(monkeypatch, bfloat16_units, gpus, warned):
+    from imgclf.training import trainers
+
+    monkeypatch.setattr(trainers, "native_bfloat16", lambda: bfloat16_units)
+    monkeypatch.setattr(trainers, "accelerators", lambda: gpus)
+    message = trainers.precision_warning("mixed_bfloat16")
+    assert (message is not None) == warned
+    assert message is None or message.startswith("train.mixed_precision mixed_bfloat16: this CPU has no bfloat16")
+    assert trainers.precision_warning("float32") is None

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from ..data.arrays import read_classes, read_embeddings, read_split, read_views
-from ..hardware import accelerators
+from ..hardware import accelerators, native_bfloat16
 from ..runtime import dtype_policy
 from .batches import Batches, balanced_weights
 from .distribution import Placement, placement, scaled
@@ -37,6 +37,16 @@ def precision_policy(mode: str) -> str:
     if mode != "auto":
         return mode
     return "mixed_float16" if accelerators() else "float32"
+
+
+def precision_warning(policy: str) -> str | None:
+    """Why ``policy`` will be slow here, where it will: bfloat16 on a CPU that only emulates it."""
+    if policy == "mixed_bfloat16" and not accelerators() and not native_bfloat16():
+        return (
+            "train.mixed_precision mixed_bfloat16: this CPU has no bfloat16 units (AVX512-BF16 or AMX), so "
+            "bfloat16 is emulated and slower than float32 here; `imgclf plan` times both"
+        )
+    return None
 
 
 @dataclass
