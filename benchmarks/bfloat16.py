@@ -77,3 +77,45 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
     result["train_images"] = len(read_embeddings(tmp / "float32", split, "train")[1])
     result["test_images"] = len(labels)
     return result
+
+
+SCRATCH_MODELS = ("airbench", "mobilenet_v1", "mobilenet_v2", "resnext")
+
+
+def training_speed(repeats: int = 3, steps: int = 4) -> list[dict]:
+    """train_on_batch images/s of each from-scratch model at its params.yaml recipe, batch 128, under float32
+    and mixed_bfloat16 (``train.mixed_precision``), timed in alternation: which models bfloat16 speeds up."""
+    import keras
+
+    from imgclf.models.registry import MODELS
+    from imgclf.params import Params
+    from imgclf.runtime import dtype_policy
+    from imgclf.training.spec import BuildContext
+
+    from .train_speed import BATCH, _compiled
+
+    images = random_images(BATCH, 32)
+    labels = np.eye(10, dtype="float32")[np.arange(BATCH) % 10]
+    rows = []
+    for name in SCRATCH_MODELS:
+        recipe = getattr(Params().models, name)
+        models = {}
+        for policy in ("float32", "mixed_bfloat16"):
+            keras.utils.set_random_seed(0)
+            with dtype_policy(policy):
+                built = MODELS[name].build(recipe, BuildContext((32, 32, 3), 10, 0, train_images=images))
+                models[policy] = _compiled(built, recipe)
+
+        def steps_of(model):
+            return lambda: [model.train_on_batch(images, labels) for _ in range(steps)]
+
+        times = interleaved({policy: steps_of(model) for policy, model in models.items()}, repeats)
+        rows.append(
+            {
+                "model": name,
+                "float32_images_per_s": round(steps * BATCH / times["float32"], 1),
+                "mixed_bfloat16_images_per_s": round(steps * BATCH / times["mixed_bfloat16"], 1),
+                "speedup": round(times["float32"] / times["mixed_bfloat16"], 2),
+            }
+        )
+    return rows

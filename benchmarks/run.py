@@ -2,7 +2,7 @@
 
     python -m benchmarks.run [--out bench-results/bench.json] [--quick]
 
-Sections: 1 featurize vs predict, 2 bfloat16, 3 the cache pays, 4 training
+Sections: 1 featurize vs predict, 2 bfloat16 (featurize, top-1, training), 3 the cache pays, 4 training
 throughput, 5 input pipeline, 6 memory, 7 DVC overhead, 8 GPU (when there is one),
 9 decoding a folder of phone photos, 10 training speed per Keras backend.
 """
@@ -61,6 +61,7 @@ TABLE = [
         ],
     ),
     ("bfloat16_speed", "2a. bfloat16 vs float32 featurize (ResNet50 @224)", None),
+    ("bfloat16_training", "2c. mixed_bfloat16 vs float32 training (train_on_batch, batch 128)", None),
     ("bfloat16_accuracy", "2b. head top-1 from float32 vs bfloat16 embeddings", None),
     (
         "cache",
@@ -150,6 +151,7 @@ def main(argv=None) -> None:
         tmp = Path(tmp)
         section(results, "featurize", featurize_speed.run, peaks, args.repeats, only=args.only)
         section(results, "bfloat16_speed", bfloat16.speed, args.repeats, only=args.only)
+        section(results, "bfloat16_training", bfloat16.training_speed, args.repeats, only=args.only)
         section(results, "cache", lambda: [cache_pays.run(224), cache_pays.run(32)], only=args.only)
         rates = section(
             results,

@@ -38,8 +38,8 @@ class Batches(list):
 
 
 def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):
-    """mixed_bfloat16 is about twice float32's speed for dense convolutions on a CPU with AVX512-BF16 and half of
-    it for depthwise ones: a plan timed in float32 would size such a run wrongly."""
+    """On a CPU with AVX512-BF16, mixed_bfloat16 trains airbench 1.26x as fast as float32 and the MobileNets 0.7x:
+    a plan timed in float32 would size such a run wrongly."""
     seen = []
 
     def timing(*args):

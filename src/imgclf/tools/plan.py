@@ -144,8 +144,8 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
     from ..runtime import dtype_policy
     from ..training.trainers import precision_policy
 
-    # Timed in the precision the run trains in: mixed_bfloat16 is 1.7-2x float32's speed for dense
-    # convolutions on a CPU with AVX512-BF16, and half of it for depthwise ones (docs/measured.md).
+    # Timed in the precision the run trains in: on a CPU with AVX512-BF16, mixed_bfloat16 trains airbench
+    # 1.26x as fast as float32 and the MobileNets 0.7x (docs/benchmarks.md, section 2c).
     policy = precision_policy(params.train.mixed_precision)
     with dtype_policy(policy):
         timing = epoch_timing(name, spec, recipe, params, split_dir, features_dir, steps)
