@@ -9,46 +9,36 @@ from functools import cache
 
 
 @cache
+def _cpuinfo() -> dict[str, str]:
+    """The first value of each field of /proc/cpuinfo (one CPU's); empty where there is none (not Linux)."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, sep, value = line.partition(":")
+                if sep:
+                    fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return fields
+
+
 def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
-@cache
 def cpu_generation() -> str:
-    """The CPU as "family F model M" of /proc/cpuinfo. Virtual machines often name only "AMD EPYC": two 2-core machines
-    of that name here timed the same airbench epoch at 161 s and 88 s (``imgclf plan``; the second family 26)."""
-    found = {}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key.strip() in ("cpu family", "model") and key.strip() not in found:
-                    found[key.strip()] = value.strip()
-                if len(found) == 2:
-                    break
-    except OSError:
-        pass
-    return f"family {found['cpu family']} model {found['model']}" if len(found) == 2 else "unknown"
+    """The CPU as "family F model M". Virtual machines often name only "AMD EPYC": two 2-core machines of that
+    name here timed the same airbench epoch at 161 s and 88 s (``imgclf plan``; the second family 26)."""
+    info = _cpuinfo()
+    if "cpu family" not in info or "model" not in info:
+        return "unknown"
+    return f"family {info['cpu family']} model {info['model']}"
 
 
-@cache
 def cpu_flags() -> frozenset[str]:
     """Instruction-set flags of this CPU (Linux); empty where unknown."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+    return frozenset(_cpuinfo().get("flags", "").split())
 
 
 BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
