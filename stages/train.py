@@ -29,12 +29,22 @@ def main() -> None:
     start_keras(params.train.backend)  # after validation: importing Keras takes seconds
     from imgclf.hardware import run_info
     from imgclf.models.registry import train
-    from imgclf.training.resume import run_key
+    from imgclf.training.resume import run_fingerprint, run_key
     from imgclf.training.trainers import precision_policy, precision_warning
 
     recipe = to_dict(params.recipe)
-    config = {"seed": params.seed, "model": params.model, "train": to_dict(params.train), "recipe": recipe}
-    checkpoints = Path(args.checkpoints) / run_key(config, Path(args.split), Path(args.features))
+    config = {
+        "seed": params.seed,
+        "model": params.model,
+        "train": to_dict(params.train),
+        "models": {params.model: recipe},
+    }
+    fingerprint = run_fingerprint(config, Path(args.split), Path(args.features))
+    if cluster is not None:
+        from imgclf.training.cluster import same_run
+
+        same_run(cluster, fingerprint)  # before any checkpoint is read: a mixed run must never start
+    checkpoints = Path(args.checkpoints) / run_key(fingerprint)
     out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")
     policy = precision_policy(params.train.mixed_precision)
     if writer and (slow := precision_warning(policy)):

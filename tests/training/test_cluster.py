@@ -64,6 +64,25 @@ def test_two_processes_killed_mid_way_resume_to_the_weights_of_one_process_on_th
     assert sorted(p.name for p in (two / "data").iterdir()) == ["features", "split", "train"]  # only process 0 wrote
 
 
+def test_processes_started_on_different_params_refuse_to_train_together_naming_the_key(tmp_path):
+    """Two clones, one with another learning rate: both end at the join with one line naming the first key that
+    differs, before any checkpoint is read or written."""
+    roots = [
+        make_project(tmp_path / str(i), epochs=3, batch_size=8, learning_rate=lr) for i, lr in ((0, 0.002), (1, 0.05))
+    ]
+    port = free_port()
+    processes = [launch(root, 2, port, i) for i, root in enumerate(roots)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [1, 1], outputs
+    for index, (_, err) in enumerate(outputs):
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"error: train, process {index} of 2"), err[-2000:]
+        assert "the first difference is models.head.learning_rate: 0.002 on process 0, 0.05 on process 1" in last
+        assert "Traceback" not in err
+    assert not any((root / "checkpoints").exists() for root in roots)
+    assert not any((root / "data" / "train").exists() for root in roots)
+
+
 @pytest.mark.parametrize(
     "environ, expected",
     [

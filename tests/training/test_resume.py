@@ -13,7 +13,7 @@ from imgclf.params import TrainParams
 from imgclf.training.batches import Batches
 from imgclf.training.fit import fit_classifier
 from imgclf.training.recipe import Augment
-from imgclf.training.resume import Checkpoint, run_key
+from imgclf.training.resume import Checkpoint, run_fingerprint, run_key
 
 RECIPE = dataclasses.replace(
     ResNeXtParams(),
@@ -84,11 +84,16 @@ def test_finished_checkpoint_is_reused_without_training(tmp_path):
 def test_run_key_changes_with_params_and_data(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "x.npy").write_bytes(b"1")
-    key = run_key({"epochs": 3}, tmp_path / "d")
-    assert key == run_key({"epochs": 3}, tmp_path / "d")
-    assert key != run_key({"epochs": 4}, tmp_path / "d")
+
+    def key(config):
+        return run_key(run_fingerprint(config, tmp_path / "d"))
+
+    first = key({"models": {"head": {"epochs": 3}}})
+    assert first == key({"models": {"head": {"epochs": 3}}})
+    assert first != key({"models": {"head": {"epochs": 4}}})
+    assert "models.head.epochs" in run_fingerprint({"models": {"head": {"epochs": 3}}})
     (tmp_path / "d" / "x.npy").write_bytes(b"2")
-    assert key != run_key({"epochs": 3}, tmp_path / "d")
+    assert first != key({"models": {"head": {"epochs": 3}}})
 
 
 @pytest.mark.parametrize("killed_in", ["save_arrays", "write_text"])  # writing epoch 2, or just before pointing at it

@@ -105,6 +105,52 @@ def start(cluster: Cluster, connect_timeout_s: int, peer_timeout_s: int) -> None
     )
 
 
+def first_difference(mine: dict, theirs: dict) -> str | None:
+    """The first key (in ``mine``'s order, then ``theirs``') whose value differs, or None."""
+    for key in [*mine, *(k for k in theirs if k not in mine)]:
+        if mine.get(key, "(absent)") != theirs.get(key, "(absent)"):
+            return key
+    return None
+
+
+def _gathered_json(obj) -> list:
+    """``obj`` of every process, in process order (a collective step: every process must call it)."""
+    import json
+
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    data = np.frombuffer(json.dumps(obj, sort_keys=True, default=str).encode(), np.uint8)
+    sizes = np.asarray(multihost_utils.process_allgather(np.array([len(data)], np.int64))).reshape(-1)
+    padded = np.zeros(int(sizes.max()), np.uint8)
+    padded[: len(data)] = data
+    rows = np.asarray(multihost_utils.process_allgather(padded)).reshape(len(sizes), -1)
+    return [json.loads(row[:size].tobytes().decode()) for row, size in zip(rows, sizes)]
+
+
+def same_run(cluster: Cluster, fingerprint: dict) -> None:
+    """Refuse, on every process alike, to train together runs that differ in params, data or code.
+
+    Each process's ``resume.run_fingerprint`` is gathered on all: any difference
+    would mix two recipes in one model (and, through process 0's checkpoint, be
+    resumed and recorded as if it were one).
+    """
+    everyone = _gathered_json(fingerprint)
+    for other, theirs in enumerate(everyone):
+        key = first_difference(everyone[0], theirs)
+        if key is None:
+            continue
+        first, here = everyone[0].get(key, "(absent)"), theirs.get(key, "(absent)")
+        shown = (
+            "" if key.startswith(("data in", "code of")) else f": {first!r} on process 0, {here!r} on process {other}"
+        )
+        raise ParamsError(
+            f"train, {cluster.describe()}: process {other} was started on another run than process 0; the first "
+            f"difference is {key}{shown}. Every process needs the same params.yaml, data and code "
+            "(docs/distribution.md); nothing was trained or written"
+        )
+
+
 # What JAX and gloo print when a peer is gone, and what it means for the one-line message.
 PEER_LOST = re.compile(
     r"Connection reset by peer|Connection refused|heartbeat|Gloo .* failed|DEADLINE_EXCEEDED|"

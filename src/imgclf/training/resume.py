@@ -27,22 +27,39 @@ from ..io import atomic_dir, copy_tree, load_arrays, read_json, remove_tree, sav
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole imgclf package
 
 
-def _hash_files(digest, folder: Path) -> None:
+def _hash_files(folder: Path) -> str:
+    digest = hashlib.sha256()
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode())
         with open(path, "rb") as fh:
             while block := fh.read(1 << 20):
                 digest.update(block)
+    return digest.hexdigest()
 
 
-def run_key(config: dict, *data_dirs: Path) -> str:
-    """A short hash of the run's params, its input folders and the package source."""
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
-    for folder in data_dirs:
-        _hash_files(digest, Path(folder))
+def _flat(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def run_fingerprint(config: dict, *data_dirs: Path) -> dict:
+    """What a run depends on, key by key: its params (dotted, as in params.yaml), a digest of each input
+    folder and of the package source. Processes that train together compare it (``training.cluster``)."""
+    code = hashlib.sha256()
     for source in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
+        code.update(source.read_bytes())
+    folders = {f"data in {Path(folder).as_posix()}": _hash_files(Path(folder)) for folder in data_dirs}
+    return {**_flat(config), **folders, "code of the imgclf package": code.hexdigest()}
+
+
+def run_key(fingerprint: dict) -> str:
+    """A short hash of a ``run_fingerprint``: the checkpoint folder's name."""
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _values(variables) -> list[np.ndarray]:
