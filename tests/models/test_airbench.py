@@ -100,3 +100,13 @@ def test_identity_init_passes_each_convolutions_input_through_its_first_filters(
         np.testing.assert_allclose(np.asarray(layer(x_in))[..., :channels], x_in[..., :channels], atol=1e-6)
     # Filters past the input's channels keep their random start.
     assert np.abs(features.get_layer("group2_conv1").get_weights()[0][..., 8:]).sum() > 0
+
+
+def test_a_direction_grayscale_pictures_do_not_vary_along_gives_no_constant_stem_channel():
+    """Grayscale pictures have no colour variance: whitened, 8 of the 12 directions would be constant channels,
+    whose gradients the BatchNormalizations after them blow up (an L2 penalty of millions on the digits)."""
+    gray = correlated_pictures()[..., :1].repeat(3, axis=-1)
+    recipe = AirbenchParams(widths=[8, 16, 16], whiten=True, identity_init=False)
+    out = stem_outputs(build(recipe, BuildContext((16, 16, 3), 10, 0, train_images=gray)), gray)
+    spread = out[:, :PATCH_DIM].std(0)
+    np.testing.assert_allclose(spread, 1.0, atol=0.05)

@@ -52,6 +52,9 @@ class AirbenchParams(ScratchOptimization):
     stem_width: int = param(24, Number(int, 1))  # the paper's 2 * 3 * 2**2: every 2x2 patch direction, both signs
     dropout: float = param(0.0, UNIT_INTERVAL)
     label_smoothing: float = param(0.2, UNIT_INTERVAL)  # the paper's
+    # The paper's 1/9: its max-pooled features are large and positive, so unscaled logits move by lr * |x|^2
+    # per step and diverge at SGD 0.1 on a small dataset (8 steps per epoch: loss 9.5, val_loss 375).
+    logit_scale: float = param(0.111111, Number(float, 0, 1, "right"))
     whiten: bool = param(True, Flag())  # stem frozen at the whitening of the training pictures' 2x2 patches
     identity_init: bool = param(True, Flag())  # 3x3 convolutions' first filters start as the identity
     augment: AirbenchAugment = field(default_factory=AirbenchAugment)
@@ -96,10 +99,19 @@ def build_airbench(image_size: int, widths: tuple = (64, 256, 256), stem_width: 
     return keras.Model(inputs, x, name=f"airbench_{'_'.join(map(str, widths))}")
 
 
-def patch_whitening(pictures: np.ndarray, eps: float = WHITEN_EPS, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def patch_whitening(
+    pictures: np.ndarray, eps: float = WHITEN_EPS, chunk: int = 500, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The stem's (kernel (2, 2, 3, 24), bias (24,)) that maps each 2x2 patch of ``pictures`` (uint8, scaled
     to [-1, 1] as the model does) onto its principal directions, centred and divided by their spread, with
-    both signs so that the GELU after it keeps every direction."""
+    both signs so that the GELU after it keeps every direction.
+
+    A direction the pictures do not vary along (a grayscale picture has no colour, an upsampled one no
+    detail between its pixels) would be a constant channel; the BatchNormalizations after it multiply its
+    gradients by 1/sqrt(their eps) each along the identity-initialised filters, and the weights blow up
+    (an L2 penalty of millions on upsampled digits). Such a filter is a random mixture of the directions
+    the pictures do vary along instead, at unit variance.
+    """
     total = np.zeros(PATCH_DIM)
     products = np.zeros((PATCH_DIM, PATCH_DIM))
     count = 0
@@ -114,8 +126,14 @@ def patch_whitening(pictures: np.ndarray, eps: float = WHITEN_EPS, chunk: int = 
     mean = total / count
     covariance = products / count - np.outer(mean, mean)
     values, vectors = np.linalg.eigh(covariance)
+    values = np.maximum(values, 0.0)
     scale = eps * max(np.trace(covariance) / PATCH_DIM, 1e-6)  # pictures of one colour stay finite
-    directions = vectors / np.sqrt(np.maximum(values, 0.0) + scale)  # columns: one filter each
+    directions = vectors / np.sqrt(values + scale)  # columns: one filter each
+    flat = values < 1e-3 * scale  # its output's variance values / (values + scale) is under 0.001
+    if flat.any() and not flat.all():
+        mixing = np.random.default_rng(seed).normal(size=((~flat).sum(), flat.sum()))
+        mixed = directions[:, ~flat] @ mixing
+        directions[:, flat] = mixed / np.sqrt(np.einsum("ij,ik,kj->j", mixed, covariance, mixed))
     kernel = np.concatenate([directions, -directions], axis=1)
     return kernel.reshape(STEM_KERNEL, STEM_KERNEL, 3, 2 * PATCH_DIM), -(mean @ kernel)
 
@@ -141,12 +159,18 @@ def build(recipe: AirbenchParams, context: BuildContext) -> keras.Model:
         stem = features.get_layer("stem")
         pictures = context.train_images
         sample = pictures[:: max(1, len(pictures) // WHITEN_PICTURES)][:WHITEN_PICTURES]
-        stem.set_weights([w.astype("float32") for w in patch_whitening(sample)])
+        stem.set_weights([w.astype("float32") for w in patch_whitening(sample, seed=context.seed)])
         stem.trainable = False
     if recipe.identity_init:
         start_as_identity(features)
     return image_classifier(
-        features, context.input_shape[0], context.num_classes, recipe.augment, recipe.dropout, context.seed
+        features,
+        context.input_shape[0],
+        context.num_classes,
+        recipe.augment,
+        recipe.dropout,
+        context.seed,
+        recipe.logit_scale,
     )
 
 

@@ -30,9 +30,19 @@ def augmentation(augment, image_size: int, seed: int) -> keras.Sequential | None
 
 
 def image_classifier(
-    features: keras.Model, image_size: int, num_classes: int, augment, dropout: float, seed: int
+    features: keras.Model,
+    image_size: int,
+    num_classes: int,
+    augment,
+    dropout: float,
+    seed: int,
+    logit_scale: float = 1.0,
 ) -> keras.Model:
-    """pixels (N, S, S, 3) in 0..255 -> logits; ``features`` takes images scaled to [-1, 1]."""
+    """pixels (N, S, S, 3) in 0..255 -> logits; ``features`` takes images scaled to [-1, 1].
+
+    ``logit_scale`` < 1 multiplies the logits: it slows the classifier's learning by its square, which
+    features taken by a max over the map (large and all positive, as airbench's) need at SGD's learning rates.
+    """
     inputs = keras.Input((image_size, image_size, 3), name="pixels")
     augmenter = augmentation(augment, image_size, seed)
     x = augmenter(inputs) if augmenter is not None else inputs
@@ -42,4 +52,6 @@ def image_classifier(
         x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
     # float32 logits keep the softmax stable under mixed precision.
     outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    if logit_scale != 1.0:
+        outputs = layers.Rescaling(logit_scale, dtype="float32", name="logit_scale")(outputs)
     return keras.Model(inputs, outputs, name=features.name)
