@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 
 from tqdm import tqdm
 
@@ -25,3 +27,17 @@ def bar(total: int | None = None, desc: str = "", unit: str = "it", **kwargs) ->
         disable=not enabled(),
         **kwargs,
     )
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """No bars or per-epoch lines in the block (a tool's own short measuring fits)."""
+    before = os.environ.get("IMGCLF_NO_PROGRESS")
+    os.environ["IMGCLF_NO_PROGRESS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["IMGCLF_NO_PROGRESS"]
+        else:
+            os.environ["IMGCLF_NO_PROGRESS"] = before

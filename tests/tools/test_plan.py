@@ -11,7 +11,7 @@ from fakes import REPO
 from imgclf.errors import ParamsError
 from imgclf.tools import plan as plan_module
 from imgclf.tools.lr_find import lr_find, report
-from imgclf.tools.plan import STAGE_OVERHEAD_S, EpochTiming, measure, plan, with_changes
+from imgclf.tools.plan import STAGE_OVERHEAD_S, EpochTiming, check_arguments, measure, plan, stale_inputs, with_changes
 
 
 def test_changes_are_read_as_dvc_writes_them_and_validated():
@@ -44,7 +44,7 @@ def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):
 
     def timing(*args):
         seen.append(keras.config.dtype_policy().name)
-        return EpochTiming(Batches([0, 0, 0]), (32, 32, 3), 1.0, 0.0, 3.0)
+        return EpochTiming(Batches([0, 0, 0]), (32, 32, 3), 1.0, 0.0, 3.0, 3, 0.0, 0.0, 6)
 
     monkeypatch.setattr(plan_module, "epoch_timing", timing)
     for precision in ("float32", "mixed_bfloat16"):
@@ -93,3 +93,68 @@ def test_the_lr_range_test_suggests_nothing_where_the_loss_never_falls():
         np.log(2), abs=0.05
     )
     assert "inconclusive" in report(found, "models.head") and "learning_rate=" not in report(found, "models.head")
+
+
+@pytest.mark.parametrize(
+    "minutes, steps, message",
+    [
+        (float("nan"), 10, r"--minutes must be a number of minutes in \(0, 10080\] \(a week\); got nan"),
+        (float("inf"), 10, r"--minutes must be .* got inf"),
+        (0, 10, r"--minutes must be .* got 0"),
+        (1e9, 10, r"--minutes must be .* got 1e\+09"),
+        (60, -5, r"--steps must be at least 2 .* got -5"),
+        (60, 0, r"--steps must be at least 2 .* got 0"),
+    ],
+)
+def test_nonsense_arguments_get_one_line_naming_them(minutes, steps, message):
+    import argparse
+
+    with pytest.raises(ParamsError, match=message):
+        check_arguments(argparse.Namespace(minutes=minutes, steps=steps))
+
+
+def test_data_prepared_for_other_params_is_refused_naming_the_key_and_the_stage(tmp_path):
+    """Timing the folder data/ holds would size a run on other data (900 pictures where the -S name 129)."""
+    import yaml
+
+    params = with_changes(REPO / "params.yaml", ["model=airbench", "data.limit_per_class=50"])
+    recorded = {"seed": 0, "data.limit_per_class": 100, "data.val_fraction": 0.1, "data.test_limit_per_class": None}
+    stages = {"fetch": {"params": {"params.yaml": {"seed": 0, "data.dataset": "digits"}}}}
+    stages["split"] = {"params": {"params.yaml": recorded}}
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
+    assert stale_inputs(params, False, lock).startswith("the data in data/ was prepared with data.limit_per_class=100")
+    assert "`dvc exp run <the same -S> split`" in stale_inputs(params, False, lock)
+    prepared = with_changes(REPO / "params.yaml", ["data.limit_per_class=100"])
+    assert stale_inputs(prepared, False, lock) is None
+    assert "dvc.lock has no stage 'featurize'" in stale_inputs(prepared, True, lock)
+    assert "dvc.lock has no stage 'fetch'" in stale_inputs(params, False, tmp_path / "absent.lock")
+
+
+def test_an_epochs_cost_besides_its_steps_is_in_the_plan(monkeypatch, tmp_path):
+    """On a small folder an epoch is mostly validation, logging and the checkpoint save (0.39 s an epoch against
+    0.15 s planned from steps alone): the planner times whole epochs as the train stage runs them. A save made
+    0.3 s slower must show in the planned epoch."""
+    import time
+
+    from imgclf.models.head import HeadParams, build_head
+    from imgclf.training import resume
+    from imgclf.training.batches import Batches
+
+    saved = resume.Checkpoint.save
+
+    def slow_save(self, *args, **kwargs):
+        time.sleep(0.3)
+        return saved(self, *args, **kwargs)
+
+    monkeypatch.setattr(resume.Checkpoint, "save", slow_save)
+    rng = np.random.default_rng(0)
+    labels = np.arange(96) % 3
+    x = (rng.normal(size=(96, 8)) + labels[:, None]).astype("float32")
+    train, val = Batches(x, labels, 3, 32, seed=0), Batches(x[:32], labels[:32], 3, 32)
+    model = build_head(8, 3, [8], 0.0, np.zeros(8), np.ones(8), seed=0)
+    step_s, _, short_epoch_s, short_steps, overhead_s, _, timed = plan_module.timed_epochs(
+        model, HeadParams(), with_changes(REPO / "params.yaml", []).train, train, val, steps=10
+    )
+    assert short_steps == 3 and timed == 6  # the whole epoch (3 batches); steps 2-3 of epochs 2, 3 and 4
+    assert overhead_s >= 0.3 and short_epoch_s >= 0.3 + step_s

@@ -3,9 +3,9 @@
     imgclf plan --minutes 60 -S model=resnext -S models.resnext.depth=20
     imgclf plan --minutes 30 -S model=finetune --lr-find
 
-It times a few training steps and a validation pass of the model the params (with the -S changes) name, on
-the prepared data (``dvc repro featurize`` first), and prints the ``dvc exp run`` line whose epochs end inside
-the budget. The budget becomes a param: nothing depends on the wall clock when the run trains, so it stays
+It trains the model the params (with the -S changes) name for three short epochs as the train stage does
+(validation, dvclive, checkpoints), on the prepared data, which must be what those params describe (``dvc
+repro featurize`` first), and prints the ``dvc exp run`` line whose epochs end inside the budget. The budget becomes a param: nothing depends on the wall clock when the run trains, so it stays
 reproducible. ``--lr-find`` also runs the learning-rate range test of ``tools/lr_find.py`` and prints its
 suggestion.
 """
@@ -13,6 +13,9 @@ suggestion.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
+import math
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +30,7 @@ from .lr_find import lr_find, report
 # Seconds a train stage spends besides its epochs (start-up, loading, building, the first epoch's tracing
 # beyond a measured step): measured from the train stages of this project's runs, rounded up.
 STAGE_OVERHEAD_S = 30.0
+NOISY = 0.2  # a spread of step times past which the plan says the measurement was noisy
 
 
 def with_changes(path: Path, changes: list[str]):
@@ -44,36 +48,6 @@ def with_changes(path: Path, changes: list[str]):
             target = target[part]
         target[name] = read_yaml(value)
     return parse_params(raw, f"{path} with -S changes")
-
-
-def step_seconds(model, batches, steps: int) -> tuple[float, float]:
-    """(median seconds per training step after two warm-up steps, seconds of the warm-up: the tracing).
-
-    Timed through ``fit``, as the train stage runs: on this project's CPU runs
-    ``train_on_batch`` steps were 5-10% faster than the epochs that followed
-    (docs/measured.md, the planner's predictions).
-    """
-    import keras
-
-    ends: list[float] = []
-    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
-    n = min(steps + 2, len(batches))
-    start = time.perf_counter()
-    model.fit(batches, epochs=1, steps_per_epoch=n, shuffle=False, verbose=0, callbacks=[clock])
-    if n < 3:  # too few batches to tell the tracing from the steps
-        return (ends[-1] - start) / n, 0.0
-    return statistics.median(np.diff(ends[1:])), ends[1] - start
-
-
-def validation_seconds(model, batches, steps: int = 3) -> float:
-    """Seconds to score the whole validation split, from a few timed batches."""
-    model.predict_on_batch(batches[0][0])
-    times = []
-    for i in range(min(steps, len(batches))):
-        start = time.perf_counter()
-        model.predict_on_batch(batches[i][0])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * len(batches)
 
 
 def _batches(spec, recipe, params, split_dir: Path, features_dir: Path):
@@ -129,7 +103,7 @@ def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path,
     )
 
 
-def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_lr: bool = False) -> dict:
+def measure(params, split_dir: Path, features_dir: Path, steps: int = 10, find_lr: bool = False) -> dict:
     """Seconds per step and per epoch (validation included) of ``params.model``'s training on this data."""
     from ..models.registry import MODELS
 
@@ -163,6 +137,9 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
         "step_s": timing.step_s,
         "epoch_s": timing.epoch_s,
         "warmup_s": timing.warmup_s,
+        "overhead_s": timing.overhead_s,
+        "spread": timing.spread,
+        "steps_timed": timing.steps_timed,
         "head_s": head_s,
         "images": timing.train.num_images,
         "lr_find": found,
@@ -170,25 +147,73 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 12, find_l
 
 
 class EpochTiming(NamedTuple):
-    """The training batches and input shape timed; seconds per step, of the first steps' tracing, per epoch."""
+    """What ``timed_epochs`` measured of a model's training; the run's epochs are ``len(train)`` steps each."""
 
-    train: object
+    train: object  # the run's training batches
     shape: tuple
-    step_s: float
-    warmup_s: float
-    epoch_s: float  # validation included
+    step_s: float  # median seconds of a training step
+    warmup_s: float  # the first epoch's tracing, beyond a timed epoch
+    short_epoch_s: float  # a timed epoch of ``short_steps`` steps, whole: its steps, validation, logging, checkpoint
+    short_steps: int
+    overhead_s: float  # of a timed epoch, from its last step's end to the next epoch's start: validation, logging,
+    # the checkpoint save (on a small folder, more than its steps)
+    spread: float  # interquartile range of the step times over their median: how noisy the measurement was
+    steps_timed: int
+
+    @property
+    def epoch_s(self) -> float:
+        return self.short_epoch_s + (len(self.train) - self.short_steps) * self.step_s
+
+
+TIMED_EPOCHS = 4  # the first pays for tracing; the second and third are timed whole, start to start; the last ends
+
+
+def timed_epochs(model, recipe, runtime, train, val, steps: int) -> tuple:
+    """(step_s, warmup_s, short_epoch_s, short_steps, overhead_s, spread, steps timed) of ``model`` trained as
+    the train stage trains it.
+
+    Four epochs of ``fit_classifier`` with its callbacks, dvclive log and checkpoint (in a temporary folder),
+    each the first ``steps`` batches of a run's epoch (the whole epoch when it is shorter). The middle two are
+    timed whole, from their start to the next one's, so what an epoch costs besides its steps (validation,
+    logging, the checkpoint save) is in the figure; a longer epoch adds the median step for each step more.
+    """
+    import tempfile
+
+    import keras
+
+    from ..progress import silenced
+    from ..training.batches import FirstBatches
+    from ..training.fit import fit_classifier
+
+    count = min(steps, len(train))
+    begins, batch_ends = [], []
+    clock = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: begins.append(time.perf_counter()),
+        on_train_batch_end=lambda batch, logs: batch_ends.append((len(begins), time.perf_counter())),
+    )
+    timed = dataclasses.replace(recipe, epochs=TIMED_EPOCHS, warmup_epochs=0.0, patience=0)
+    with tempfile.TemporaryDirectory(prefix="imgclf-plan-") as tmp, silenced():
+        folder = Path(tmp)
+        short = FirstBatches(train, count)
+        start = time.perf_counter()
+        fit_classifier(model, timed, runtime, short, val, folder / "live", "plan", folder / "ckpt", callbacks=(clock,))
+    within = [b - a for (ea, a), (eb, b) in itertools.pairwise(batch_ends) if ea == eb and ea > 1]
+    firsts = [end - begins[epoch - 1] for epoch, end in batch_ends if epoch > 1]  # one-step epochs: from the start
+    steps_s = within or firsts
+    step_s = statistics.median(steps_s)
+    short_epoch_s = statistics.mean(b - a for a, b in itertools.pairwise(begins[1:]))
+    last_ends = {epoch: end for epoch, end in batch_ends}  # epoch (1-based) -> its last step's end
+    overhead_s = statistics.mean(begins[epoch] - last_ends[epoch] for epoch in (2, 3))
+    warmup_s = max(0.0, begins[1] - start - short_epoch_s)
+    q1, _, q3 = statistics.quantiles(steps_s, n=4) if len(steps_s) > 1 else (step_s, step_s, step_s)
+    return step_s, warmup_s, short_epoch_s, count, overhead_s, (q3 - q1) / step_s, len(steps_s)
 
 
 def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, steps: int) -> EpochTiming:
-    """Times ``name``'s training on the prepared data as the train stage runs it: ``fit`` steps, then validation."""
-    from ..training.fit import compile_for
-
+    """Times ``name``'s training on the prepared data as the train stage runs it (``timed_epochs``)."""
     train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
-    model = compile_for(
-        _model(name, spec, recipe, params, split_dir, features_dir, shape), recipe, params.train, len(train)
-    )
-    step_s, warmup_s = step_seconds(model, train, steps)
-    return EpochTiming(train, shape, step_s, warmup_s, step_s * len(train) + validation_seconds(model, val))
+    model = _model(name, spec, recipe, params, split_dir, features_dir, shape)
+    return EpochTiming(train, shape, *timed_epochs(model, recipe, params.train, train, val, steps))
 
 
 def head_phase_seconds(head_recipe, params, split_dir: Path, features_dir: Path, steps: int) -> float:
@@ -200,11 +225,65 @@ def head_phase_seconds(head_recipe, params, split_dir: Path, features_dir: Path,
 
 
 def plan(minutes: float, measured: dict, key: str) -> dict:
-    """Epochs that end inside ``minutes``, and the minutes they are predicted to take."""
-    fixed_s = STAGE_OVERHEAD_S + measured["warmup_s"] + measured.get("head_s", 0.0)
-    epochs = max(1, int((minutes * 60 - fixed_s) // measured["epoch_s"]))
-    predicted = (fixed_s + epochs * measured["epoch_s"]) / 60
-    return {"epochs": epochs, "predicted_minutes": round(predicted, 1), "fits": predicted <= minutes, "key": key}
+    """Epochs that end inside ``minutes`` of the train stage, and the minutes they are predicted to take (the
+    stage's, and the training's alone, which train.json's seconds count: the fit from its first step)."""
+    training_fixed_s = measured["warmup_s"] + measured.get("head_s", 0.0)
+    epochs = max(1, int((minutes * 60 - STAGE_OVERHEAD_S - training_fixed_s) // measured["epoch_s"]))
+    training_s = training_fixed_s + epochs * measured["epoch_s"]
+    predicted = (STAGE_OVERHEAD_S + training_s) / 60
+    return {
+        "epochs": epochs,
+        "predicted_minutes": round(predicted, 1),
+        "training_minutes": round(training_s / 60, 1),
+        "fits": predicted <= minutes,
+        "key": key,
+    }
+
+
+MAX_MINUTES = 7 * 24 * 60  # a week: past it, a plan is a typo or a job for several machines
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    if not (math.isfinite(args.minutes) and 0 < args.minutes <= MAX_MINUTES):
+        raise ParamsError(f"--minutes must be a number of minutes in (0, {MAX_MINUTES}] (a week); got {args.minutes:g}")
+    if args.steps < 2:
+        raise ParamsError(
+            f"--steps must be at least 2 (training steps timed in each of 3 short epochs); got {args.steps}"
+        )
+
+
+def _flat(mapping: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def stale_inputs(params, needs_features: bool, lock: Path = Path("dvc.lock")) -> str | None:
+    """Why the prepared data is not what ``params`` describe (dvc.lock's params of the stages that made it
+    against them), or None. The planner times the data in data/: another folder's would size another run."""
+    from ..params import to_dict
+
+    wanted = _flat(to_dict(params))
+    stages = (read_yaml(lock.read_text()) or {}).get("stages", {}) if lock.exists() else {}
+    names = ["fetch", "split"] + (
+        [n for n in stages if n.startswith("featurize_shard@")] + ["featurize"] if needs_features else []
+    )
+    target = "featurize" if needs_features else "split"
+    for name in names:
+        if name not in stages:
+            return f"dvc.lock has no stage {name!r}: prepare the data first (`dvc repro {target}`)"
+        recorded = _flat(stages[name].get("params", {}).get(PARAMS_FILE, {}))
+        for key, value in recorded.items():
+            if key in wanted and wanted[key] != value:
+                return (
+                    f"the data in data/ was prepared with {key}={value!r}, and these params say {wanted[key]!r}: "
+                    f"prepare theirs first (`dvc exp run <the same -S> {target}`), then plan"
+                )
+    return None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,18 +297,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a params change, as dvc exp run -S takes it (repeatable)",
     )
     parser.add_argument("--lr-find", action="store_true", help="also run a learning-rate range test")
-    parser.add_argument("--steps", type=int, default=12, help="training steps timed (default 12)")
+    parser.add_argument(
+        "--steps", type=int, default=10, help="training steps timed in each of 3 short epochs (default 10)"
+    )
     parser.add_argument("--split", default="data/split")
     parser.add_argument("--features", default="data/features")
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.minutes <= 0:
-        raise ParamsError(f"--minutes must be above 0; got {args.minutes:g}")
+    check_arguments(args)
     params = with_changes(Path(PARAMS_FILE), args.changes)
     split_dir, features_dir = Path(args.split), Path(args.features)
-    if not (split_dir / "classes.json").exists() or not (features_dir / "manifest.json").exists():
-        raise DataError(f"{split_dir} or {features_dir} is missing: prepare the data first (`dvc repro featurize`)")
+    from ..models.registry import MODELS
+
+    needs_features = MODELS[params.model].inputs == "embeddings" or params.model == "finetune"
+    if not (split_dir / "classes.json").exists() or (needs_features and not (features_dir / "manifest.json").exists()):
+        target = "featurize" if needs_features else "split"
+        raise DataError(f"{split_dir} or {features_dir} is missing: prepare the data first (`dvc repro {target}`)")
+    if problem := stale_inputs(params, needs_features):
+        raise DataError(problem)
     from ..runtime import start_keras
 
     start_keras(params.train.backend)
@@ -240,18 +326,28 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"plan: {params.model} on {measured['images']:,} training pictures: {measured['step_s']:.3f} s per step of "
         f"{measured['recipe'].batch_size} in {measured['precision']} "
-        f"({measured['recipe'].batch_size / measured['step_s']:.0f} pictures/s), "
-        f"{measured['epoch_s']:.0f} s per epoch with validation, {measured['warmup_s']:.0f} s of tracing"
+        f"({measured['recipe'].batch_size / measured['step_s']:.0f} pictures/s; {measured['steps_timed']} steps "
+        f"timed, spread {measured['spread']:.0%}), {measured['epoch_s']:.1f} s per epoch of "
+        f"{measured['steps_per_epoch']} steps with {measured['overhead_s']:.1f} s of validation, logging and "
+        f"checkpoint, {measured['warmup_s']:.0f} s of tracing"
     )
+    if measured["spread"] > NOISY:
+        print(
+            f"plan: warning: the step times varied by {measured['spread']:.0%} (interquartile range over the "
+            "median): the machine is busy or the steps too few; for a steadier figure rerun with more --steps "
+            "when nothing else runs"
+        )
     if measured["head_s"]:
         print(
-            f"plan: phase 1, the head on the cached embeddings ({measured['recipe'].head.epochs} epochs at most): "
-            f"{measured['head_s']:.0f} s before the epochs sized"
+            f"plan: phase 1, the head on the cached embeddings ({measured['recipe'].head.epochs} epochs at most; "
+            f"its patience may stop it sooner): {measured['head_s']:.0f} s before the epochs sized"
         )
     if measured["lr_find"]:
         print(report(measured["lr_find"], key.rsplit(".", 1)[0]))
     verdict = "" if sized["fits"] else " (one epoch does not fit: the budget is too short)"
     print(
-        f"plan: {sized['epochs']} epoch(s) in {args.minutes:g} minutes, predicted {sized['predicted_minutes']} minutes for the train stage{verdict}"
+        f"plan: {sized['epochs']} epoch(s) in {args.minutes:g} minutes, predicted {sized['predicted_minutes']} "
+        f"minutes for the train stage ({sized['training_minutes']} of training, as train.json counts, and about "
+        f"{STAGE_OVERHEAD_S:.0f} s of start-up){verdict}"
     )
     print(" ".join(["dvc exp run", *(f"-S {c}" for c in changes), f"-S {key}={sized['epochs']}"]))
