@@ -38,3 +38,15 @@ def test_named_datasets_are_identified_by_their_params():
 def test_a_missing_source_is_named(tmp_path):
     with pytest.raises(DataError, match=r"nope: no such folder or archive \(data\.path\)"):
         source_fingerprint(folder(tmp_path / "nope"))
+
+
+def test_a_relative_path_is_read_from_the_project_root_dvc_names(tmp_path, monkeypatch):
+    """DVC runs a queued experiment's stages in a copy under .dvc/tmp/exps and names the project in DVC_ROOT."""
+    image_tree(tmp_path / "shared" / "pets", {"cat": 2, "dog": 2})
+    (tmp_path / "project" / ".dvc" / "tmp" / "exps" / "tmp123").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "project" / ".dvc" / "tmp" / "exps" / "tmp123")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path / "project"))
+    assert source_fingerprint(folder("../shared/pets"))["files"] == 4
+    assert source_fingerprint(folder("../shared/pets"))["path"] == "../shared/pets"  # recorded as written
+    with pytest.raises(DataError, match=r"^\.\./nope \(read as .*/project/\.\./nope\): no such folder"):
+        source_fingerprint(folder("../nope"))

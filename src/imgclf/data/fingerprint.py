@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from ..params import DataParams
 
 
+def source_path(path: str, environ=os.environ) -> Path:
+    """``data.path`` on disk. A relative path is read from the project root, which DVC gives every stage as
+    DVC_ROOT: a queued or ``--temp`` experiment runs its stages in a copy under .dvc/tmp/exps, where
+    ``../shared/...`` would lead somewhere else."""
+    where = Path(path).expanduser()
+    if where.is_absolute() or not environ.get("DVC_ROOT"):
+        return where
+    return Path(environ["DVC_ROOT"]) / where
+
+
 def _tree_digest(root: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     count = 0
@@ -40,7 +50,7 @@ def source_fingerprint(data: DataParams) -> dict:
     """What identifies the images fetch would read: the dataset and, for a folder, its files' names, sizes, times."""
     if data.dataset != "folder":
         return {"dataset": data.dataset, "url": data.url, "md5": data.md5}
-    path = Path(data.path)
+    path = source_path(data.path)
     if path.is_dir():
         digest, files = _tree_digest(path)
         return {"dataset": "folder", "path": data.path, "files": files, "fingerprint": digest}
@@ -48,4 +58,5 @@ def source_fingerprint(data: DataParams) -> dict:
         stat = path.stat()
         digest = hashlib.sha256(f"{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
         return {"dataset": "folder", "path": data.path, "bytes": stat.st_size, "fingerprint": digest}
-    raise DataError(f"{path}: no such folder or archive (data.path)")
+    shown = data.path if str(path) == data.path else f"{data.path} (read as {path})"
+    raise DataError(f"{shown}: no such folder or archive (data.path)")

@@ -21,6 +21,7 @@ from ..progress import bar
 from .archive import open_tree
 from .arrays import write_classes, write_names, write_subset
 from .duplicates import content_key, find_duplicates
+from .fingerprint import source_path
 from .images import decode_image, image_extensions
 from .parallel import ordered_map
 from .split import stratified_holdout
@@ -181,7 +182,7 @@ def _deduplicated(items, pools: Pools, members: dict[str, np.ndarray], policy: s
 
 def fetch_folder(data: DataParams, seed: int, out: Path, workers: int | None = None) -> dict:
     where = data.path
-    with open_tree(data.path) as tree:
+    with open_tree(source_path(data.path)) as tree:
         layout = find_layout(tree.names, tree.dirs)
         classes = class_names(layout, where)
         index = {c: i for i, c in enumerate(classes)}
