@@ -8,6 +8,7 @@ write of the same output removes such leftovers of processes that are gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -89,6 +90,16 @@ def _as_created(path: Path, folder: bool) -> None:
     os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _named(exc: OSError, tmp: Path, path: Path) -> OSError:
+    """A full disk's OSError naming the output being written (Python's own writes name no file), with the
+    temporary name it was written under replaced by the output's."""
+    name = str(exc.filename or tmp).replace(str(tmp), str(path), 1)
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), name)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``path`` only if the block succeeds."""
@@ -99,6 +110,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     _as_created(tmp, folder=True)
     try:
         yield tmp
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in NO_SPACE:
+            raise _named(exc, tmp, path) from exc
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -124,6 +140,11 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     _as_created(tmp, folder=False)
     try:
         yield tmp
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in NO_SPACE:
+            raise _named(exc, tmp, path) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -180,10 +201,24 @@ def write_table(path: str | Path, frame: Any) -> None:
 
 
 def new_array(path: str | Path, shape: tuple, dtype: Any) -> np.ndarray:
-    """A writable memory-mapped ``.npy`` file, so large arrays never sit whole in memory."""
+    """A writable memory-mapped ``.npy`` file, so large arrays never sit whole in memory.
+
+    Its blocks are reserved at once: a sparse file on a disk that fills up later kills the process with
+    SIGBUS at the first page written (featurize "exited with -7" and said nothing); reserved, a full disk
+    is an ``OSError`` naming the file, here.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    with open(path, "r+b") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system that cannot reserve: as before
+                return array
+            del array
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+    return array
 
 
 def save_array(path: str | Path, array: np.ndarray) -> None:

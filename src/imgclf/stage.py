@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .errors import ParamsError, PipelineError
-from .io import atomic_dir
+from .io import NO_SPACE, atomic_dir
 from .params import PARAMS_FILE, Params, load_params
 from .runtime import interrupts_remembered, raise_if_interrupted
 
@@ -59,13 +61,52 @@ def stage_output(out: str | Path, params: Params) -> Iterator[Path]:
         raise_if_interrupted()
 
 
+NO_SPACE_TEXT = re.compile(r"(?:(\S+?)[;:,]?\s+)?(?:No space left on device|Disk quota exceeded)")
+
+
+def out_of_space(exc: BaseException) -> str | None:
+    """For an error that is a full disk (an OSError, or TensorFlow's errors that only say so in their text),
+    the path being written ('' when it does not say); None for any other error. Causes are looked through."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            return str(exc.filename or "")
+        if found := NO_SPACE_TEXT.search(str(exc)):
+            return found[1] or ""
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def out_of_space_line(stage: str, path: str) -> str:
+    where = Path(path or ".").absolute()
+    existing = next((p for p in [where, *where.parents] if p.exists()), Path("/"))
+    free_mb = shutil.disk_usage(existing).free / 1e6
+    writing = f" writing {path}" if path else ""
+    return (
+        f"{stage}: no space left on device{writing} ({free_mb:.0f} MB free); nothing was written to the stage's outputs"
+    )
+
+
+def stage_name() -> str:
+    """The DVC stage running (DVC names it in DVC_STAGE), else the script's or command's name."""
+    return os.environ.get("DVC_STAGE") or Path(sys.argv[0]).stem
+
+
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage; a PipelineError or Ctrl-C ends it with one line on stderr, not a traceback."""
+    """Run a stage; a PipelineError, a full disk or Ctrl-C ends it with one line on stderr, not a traceback.
+    Every output is written under a temporary name first (``io``), removed when the block fails."""
     try:
         with interrupts_remembered():
             main()
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:
+        path = out_of_space(exc)
+        if path is None:
+            raise
+        print(f"error: {out_of_space_line(stage_name(), path)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted: nothing was written to the stage's outputs", file=sys.stderr, flush=True)
