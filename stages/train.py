@@ -29,7 +29,7 @@ def main() -> None:
     start_keras(params.train.backend)  # after validation: importing Keras takes seconds
     from imgclf.hardware import run_info
     from imgclf.models.registry import train
-    from imgclf.training.resume import run_fingerprint, run_key
+    from imgclf.training.resume import checkpoint_folder
     from imgclf.training.trainers import precision_policy, precision_warning
 
     recipe = to_dict(params.recipe)
@@ -39,12 +39,7 @@ def main() -> None:
         "train": to_dict(params.train),
         "models": {params.model: recipe},
     }
-    fingerprint = run_fingerprint(config, Path(args.split), Path(args.features))
-    if cluster is not None:
-        from imgclf.training.cluster import same_run
-
-        same_run(cluster, fingerprint)  # before any checkpoint is read: a mixed run must never start
-    checkpoints = Path(args.checkpoints) / run_key(fingerprint)
+    checkpoints = checkpoint_folder(Path(args.checkpoints), config, (Path(args.split), Path(args.features)), cluster)
     out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")
     policy = precision_policy(params.train.mixed_precision)
     if writer and (slow := precision_warning(policy)):

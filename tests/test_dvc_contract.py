@@ -79,3 +79,14 @@ def test_stage_deps_cover_the_code_it_runs(name):
 def test_stage_script_is_thin(name):
     script = REPO / STAGES[name]["cmd"].split()[1]
     assert len(script.read_text().splitlines()) <= 60
+
+
+def test_no_table_is_drawn_twice_with_guessed_axes():
+    """A stage-level plot output is drawn by `dvc plots show` with DVC's guesses (the last column as y: after a
+    fine-tune, progress.csv's text column 'phase', an empty chart); the tables the top-level plots draw are
+    declared as plain outputs."""
+    drawn = {
+        file for plot in DVC["plots"] if isinstance(plot, dict) for spec in plot.values() for file in spec.get("y", {})
+    }
+    staged = {next(iter(e)) if isinstance(e, dict) else e for stage in STAGES.values() for e in stage.get("plots", [])}
+    assert drawn and not drawn & staged, drawn & staged

@@ -62,6 +62,17 @@ def run_key(fingerprint: dict) -> str:
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def checkpoint_folder(root: Path, config: dict, inputs: tuple[Path, ...], cluster=None) -> Path:
+    """The run's checkpoint folder under ``root``, named by its ``run_key``. Processes training together first
+    check that they run the same run (``cluster.same_run``): a mixed run must never start, nor be resumed."""
+    fingerprint = run_fingerprint(config, *inputs)
+    if cluster is not None:
+        from .cluster import same_run
+
+        same_run(cluster, fingerprint)
+    return Path(root) / run_key(fingerprint)
+
+
 def _values(variables) -> list[np.ndarray]:
     return [keras.ops.convert_to_numpy(v) for v in variables]
 
