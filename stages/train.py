@@ -48,8 +48,9 @@ def main() -> None:
         trained = train(params, Path(args.split), Path(args.features), tmp, checkpoints, policy)
         record = {**trained.summary, "classes": read_classes(args.split), "recipe": recipe, "run": run_info()}
         write_json(tmp / "train.json", record)
-    best = f"best val accuracy {trained.summary['best_val_accuracy']:.4f} at epoch {trained.summary['best_epoch']}"
-    print(f"train{'' if writer else f' (process {cluster.index} of {cluster.processes})'}: {params.model}: {best}")
+    print(
+        f"train{'' if writer else f' (process {cluster.index} of {cluster.processes})'}: {params.model}: {trained.outcome_line()}"
+    )
     if writer:  # timings are kept out of the hashed output: evaluate reruns only for a new model
         write_json(args.timing, trained.timing)
         write_table(args.progress, pd.DataFrame(trained.timing["curve"]))  # val accuracy against minutes

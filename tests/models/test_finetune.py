@@ -97,7 +97,7 @@ def test_fine_tune_at_beyond_the_backbone_names_the_param(cache):
         finetune_backbone(manifest, fine_tune_at=999, seed=0)
 
 
-def test_train_finetune_runs_both_phases(cache, tmp_path):
+def test_train_finetune_runs_both_phases(cache, tmp_path, capsys):
     recipe = dataclasses.replace(
         FinetuneParams(),
         head=dataclasses.replace(HeadParams(), epochs=2, hidden_units=[8]),
@@ -110,6 +110,11 @@ def test_train_finetune_runs_both_phases(cache, tmp_path):
         trained = train(params, cache / "split", cache / "features", tmp_path)
     summary = trained.summary
     assert summary["head_phase"]["epochs_run"] == 2 and summary["epochs_run"] == 1
+    said = capsys.readouterr().out  # the log names the phase before each one's "Epoch 1/N" lines
+    assert "finetune, phase 1 of 2: the head on the cached embeddings, 2 epochs at most" in said
+    assert (
+        "finetune, phase 2 of 2: mobilenet from layer 165 on and the head, end to end on the pictures, 1 epochs" in said
+    )
     assert summary["input"] == "images" and (tmp_path / "model.keras").exists()
     assert (tmp_path / "live_head" / "metrics.json").exists() and (tmp_path / "live" / "metrics.json").exists()
     assert set(trained.timing) >= {"seconds", "images_per_second", "head_phase"}  # the timing has one owner

@@ -16,6 +16,7 @@ from imgclf.params import ModelsParams, Params
 from imgclf.runtime import keras_state
 from imgclf.training.fit import TrainingError
 from imgclf.training.recipe import Augment
+from imgclf.training.spec import Trained
 
 
 def blobs(rng, n_per_class, classes=3, dim=16):
@@ -74,6 +75,8 @@ def test_head_learns_keeps_its_best_epoch_and_logs_to_dvclive(cache):
     assert all(a["minutes"] <= b["minutes"] for a, b in itertools.pairwise(curve))
     assert 0 < curve[-1]["minutes"] <= summary["timing"]["seconds"] / 60 + 0.001
     assert max(c["val_accuracy"] for c in curve) == pytest.approx(summary["best_val_accuracy"])
+    line = Trained(summary, {}).outcome_line()
+    assert line == f"best val accuracy {summary['best_val_accuracy']:.4f} at epoch {summary['best_epoch']} of 8"
 
 
 def test_patience_stops_when_val_accuracy_stalls(cache):
@@ -93,6 +96,9 @@ def test_linear_probe_picks_c_on_validation(cache):
     out, result = run(cache, "probe", with_recipe("linear_probe", C=[1e-4, 1.0]))
     assert result["best_C"] == 1.0 and result["best_val_accuracy"] > 0.9
     assert history_table(out / "live")["epoch"].tolist() == [1, 2]
+    # The probe has no epochs: the train stage's line names the C it chose
+    line = Trained(result, {}).outcome_line()
+    assert line == f"best val accuracy {result['best_val_accuracy']:.4f} at C=1 (of 2 tried)"
 
 
 def test_diverging_training_stops_with_an_error_naming_the_recipe(cache):

@@ -163,6 +163,7 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
     (images, labels), (val_images, val_labels) = (read_split(split_dir, s) for s in ("train", "val"))
     classes = len(read_classes(split_dir))
     head_key, head_recipe = "models.finetune.head", run.scaled(recipe.head)
+    print(f"finetune, phase 1 of 2: the head on the cached embeddings, {head_recipe.epochs} epochs at most", flush=True)
     head, head_result, _, _ = fit_built(
         HEAD,
         head_recipe,
@@ -179,6 +180,11 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
         images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha
     )
     val_batches = Batches(val_images, val_labels, classes, recipe.batch_size)
+    print(
+        f"finetune, phase 2 of 2: {manifest.backbone} from layer {recipe.fine_tune_at} on and the head, end to end "
+        f"on the pictures, {recipe.epochs} epochs",
+        flush=True,
+    )
     with run.building():
         backbone = finetune_backbone(manifest, recipe.fine_tune_at, params.seed, recipe.batchnorm)
         # The head was compiled for phase 1; an uncompiled view keeps its optimizer out of the saved model.
