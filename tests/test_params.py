@@ -50,6 +50,12 @@ def test_default_params_load():
         (("models", "head", "class_weight"), "auto", r"models\.head\.class_weight must be one of 'none', 'balanced'"),
         (("models", "linear_probe", "class_weight"), "x", r"models\.linear_probe\.class_weight must be one of"),
         (("features", "views"), 0, r"features\.views must be an integer in \[1, 32\]; got 0"),
+        (("models", "resnext", "sam_rho"), 5, r"models\.resnext\.sam_rho must be a number in \[0, 1\]; got 5"),
+        (
+            ("models", "airbench", "augment", "mixup_alpha"),
+            1e9,
+            r"models\.airbench\.augment\.mixup_alpha must be a number in \[0, 10\]; got 1e\+09",
+        ),
     ],
 )
 def test_bad_value_names_key_allowed_values_and_value(raw, path, value, message):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from imgclf.tools.cluster_demo import free_port, launch, make_project, weights
+from imgclf.training import cluster as cluster_module
 from imgclf.training.cluster import Cluster, cluster_from, diagnosis
 from projects import wait_for_epoch
 
@@ -112,3 +113,16 @@ def test_an_abort_without_a_message_becomes_one_line_naming_the_peer_and_the_tim
     )
     unreached = diagnosis(Cluster(2, 1, ("10.0.0.1:1234",), "KERAS_DISTRIBUTION_*"), -6, [], False, 300, 60)
     assert "could not reach process 0 at 10.0.0.1:1234 within train.connect_timeout_s (300 s)" in unreached
+
+
+def test_the_supervisor_holds_back_jaxs_dump_and_passes_the_childs_own_lines(capsys):
+    """A wrong coordinator port printed the RPC's name on a line of its own beside the one-line error."""
+    import collections
+    import io
+
+    lines = ["train: process 1 of 2 joined the cluster\n", "RPC: /xla.coordination.CoordinationService/RegisterTask\n"]
+    lines += ["E0000 00:00:1 coordination_service_agent.cc:1] Failed to connect\n", "warning: something to read\n"]
+    joined = cluster_module._relay_stderr(io.StringIO("".join(lines)), collections.deque(maxlen=60), [])
+    assert (
+        joined and capsys.readouterr().err == "train: process 1 of 2 joined the cluster\nwarning: something to read\n"
+    )

@@ -10,8 +10,9 @@ def test_a_warmup_longer_than_the_run_is_cut_to_half_of_it_and_said(capsys):
     recipe = dataclasses.replace(MobileNetV1Params(), epochs=1, warmup_epochs=1.0)
     fitted = fitted_warmup(recipe, "models.mobilenet_v1")
     assert fitted.warmup_epochs == 0.5 and fitted.epochs == 1
-    assert capsys.readouterr().out == (
-        "models.mobilenet_v1.warmup_epochs (1) does not fit in 1 epoch(s): warming up over 0.5 epoch(s) instead\n"
+    assert capsys.readouterr().err == (
+        "warning: models.mobilenet_v1.warmup_epochs (1) does not fit in models.mobilenet_v1.epochs (1): warming "
+        "up over 0.5 epoch(s) instead\n"
     )
 
 
@@ -19,7 +20,7 @@ def test_a_warmup_longer_than_the_run_is_cut_to_half_of_it_and_said(capsys):
 def test_a_warmup_that_fits_is_left_alone(warmup, capsys):
     recipe = dataclasses.replace(MobileNetV1Params(), epochs=5, warmup_epochs=warmup)
     assert fitted_warmup(recipe, "models.mobilenet_v1") is recipe
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("value, keras_value", [("auto", "auto"), (True, True), (False, False)])

@@ -198,7 +198,8 @@ def _relay_stdout(stream) -> None:
             sys.stdout.flush()
 
 
-NATIVE_DUMP = ("F0000", "E0000", "W0000", "*** ", "PC: ", "    @")  # JAX's and absl's abort dump
+# JAX's and absl's abort dump, and the RPC a failed join names on a line of its own
+NATIVE_DUMP = ("F0000", "E0000", "W0000", "*** ", "PC: ", "    @", "RPC: /")
 
 
 def _relay_stderr(stream, tail: deque, held: list) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +50,9 @@ def fitted_warmup(recipe: Optimization, key: str) -> Optimization:
         return recipe
     warmup = recipe.epochs / 2
     print(
-        f"{key}.warmup_epochs ({recipe.warmup_epochs:g}) does not fit in {recipe.epochs} epoch(s): "
-        f"warming up over {warmup:g} epoch(s) instead",
+        f"warning: {key}.warmup_epochs ({recipe.warmup_epochs:g}) does not fit in {key}.epochs "
+        f"({recipe.epochs}): warming up over {warmup:g} epoch(s) instead",
+        file=sys.stderr,
         flush=True,
     )
     return dataclasses.replace(recipe, warmup_epochs=warmup)

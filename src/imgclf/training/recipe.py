@@ -25,7 +25,9 @@ class Optimization:
     learning_rate: float = param(0.001, POSITIVE)  # peak, after warmup
     momentum: float = param(0.9, UNIT_INTERVAL)  # sgd only (Nesterov)
     weight_decay: float = param(0.0001, Number(float, 0))
-    sam_rho: float = param(0.0, Number(float, 0))  # Sharpness-Aware Minimization radius; 0 = off
+    # Sharpness-Aware Minimization radius; 0 = off. The paper's grid is 0.01-0.5 (0.05 usual); past 1 the
+    # perturbed weights are another model's
+    sam_rho: float = param(0.0, Number(float, 0, 1))
     ema: float = param(0.0, Number(float, 0, 1, "left"))  # momentum of a moving average of the weights; 0 = off
     schedule: str = param("constant", OneOf(SCHEDULES))
     warmup_epochs: float = param(0.0, Number(float, 0))
@@ -53,8 +55,9 @@ class Augment:
     rotate: float = param(0.0, Number(float, 0, 180))  # degrees, random rotation up to +-this
     randaugment_ops: int = param(0, Number(int, 0))  # RandAugment ops per image; 0 = off
     randaugment_magnitude: float = param(0.5, Number(float, 0, 1))
-    mixup_alpha: float = param(0.0, Number(float, 0))  # Beta(alpha, alpha) mixing; 0 = off
-    cutmix_alpha: float = param(0.0, Number(float, 0))
+    # Beta(alpha, alpha) mixing; 0 = off. The papers use 0.2-1; at 10 nearly every picture is an even blend
+    mixup_alpha: float = param(0.0, Number(float, 0, 10))
+    cutmix_alpha: float = param(0.0, Number(float, 0, 10))
 
 
 @dataclass(frozen=True)
