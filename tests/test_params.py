@@ -54,7 +54,7 @@ def test_default_params_load():
         (
             ("models", "airbench", "augment", "mixup_alpha"),
             1e9,
-            r"models\.airbench\.augment\.mixup_alpha must be a number in \[0, 10\]; got 1e\+09",
+            r"models\.airbench\.augment\.mixup_alpha must be a number in \[0, 10\]; got 1000000000\.0",
         ),
     ],
 )
