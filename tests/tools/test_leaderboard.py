@@ -85,6 +85,17 @@ def test_build_writes_markdown_csv_and_a_chart_panel_per_test_set(tmp_path):
     assert (tmp_path / "leaderboard.md").read_text().count("## ") == 2
 
 
+def test_a_zoomed_chart_draws_dots_and_says_where_its_axis_starts():
+    """Bars on an axis that starts at 0.87 draw false ratios between scores 0.88 and 0.90."""
+    from imgclf.tools.leaderboard import chart_figure
+
+    table = ranked(runs([row("a0", 0.90), row("b0", 0.88, seed=0), row("c0", 0.05, dataset="digits")]), "top1")
+    zoomed, full = chart_figure(table, by_run=True).axes
+    assert not zoomed.patches and not full.patches  # no bars
+    assert zoomed.get_xlim()[0] == pytest.approx(0.78) and zoomed.get_xlabel().endswith("the axis starts at 0.78")
+    assert full.get_xlim()[0] == 0 and "starts" not in full.get_xlabel()
+
+
 def test_the_cli_json_gives_the_same_records_as_the_api():
     """`--all-commits` reads `dvc exp show -A --json`; its records must read like the API's rows."""
     api = row("a0", 0.80)
