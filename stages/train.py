@@ -33,12 +33,7 @@ def main() -> None:
     from imgclf.training.trainers import precision_policy, precision_warning
 
     recipe = to_dict(params.recipe)
-    config = {
-        "seed": params.seed,
-        "model": params.model,
-        "train": to_dict(params.train),
-        "models": {params.model: recipe},
-    }
+    config = dict(seed=params.seed, model=params.model, train=to_dict(params.train), models={params.model: recipe})
     checkpoints = checkpoint_folder(Path(args.checkpoints), config, (Path(args.split), Path(args.features)), cluster)
     out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")
     policy = precision_policy(params.train.mixed_precision)

@@ -93,11 +93,18 @@ def _as_created(path: Path, folder: bool) -> None:
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def _named(exc: OSError, tmp: Path, path: Path) -> OSError:
-    """A full disk's OSError naming the output being written (Python's own writes name no file), with the
-    temporary name it was written under replaced by the output's."""
-    name = str(exc.filename or tmp).replace(str(tmp), str(path), 1)
-    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), name)
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path, path: Path) -> Iterator[None]:
+    """Remove ``tmp`` if the block fails; a full disk's OSError then names ``path`` (Python's own writes name no
+    file), the temporary name it was written under replaced by the output's."""
+    try:
+        yield
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            name = str(exc.filename or tmp).replace(str(tmp), str(path), 1)
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), name) from exc
+        raise
 
 
 @contextlib.contextmanager
@@ -108,16 +115,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     remove_stale_temporaries(path)
     tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), dir=path.parent))
     _as_created(tmp, folder=True)
-    try:
+    with _removed_on_failure(tmp, path):
         yield tmp
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if exc.errno in NO_SPACE:
-            raise _named(exc, tmp, path) from exc
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     # Two renames, then the slow delete: a kill between them leaves the old output under a
     # temporary name (cleaned up by the next write), never a half-deleted one under the real name.
     old = Path(f"{tmp}-old")
@@ -138,16 +137,8 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     _as_created(tmp, folder=False)
-    try:
+    with _removed_on_failure(tmp, path):
         yield tmp
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno in NO_SPACE:
-            raise _named(exc, tmp, path) from exc
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     os.replace(tmp, path)
 
 
@@ -201,23 +192,17 @@ def write_table(path: str | Path, frame: Any) -> None:
 
 
 def new_array(path: str | Path, shape: tuple, dtype: Any) -> np.ndarray:
-    """A writable memory-mapped ``.npy`` file, so large arrays never sit whole in memory.
-
-    Its blocks are reserved at once: a sparse file on a disk that fills up later kills the process with
-    SIGBUS at the first page written (featurize "exited with -7" and said nothing); reserved, a full disk
-    is an ``OSError`` naming the file, here.
-    """
+    """A writable memory-mapped ``.npy`` file, so large arrays never sit whole in memory. Its blocks are reserved
+    at once: a sparse file on a disk that fills up kills the process by SIGBUS at the first page written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
     with open(path, "r+b") as fh:
         try:
             os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
-        except OSError as exc:
-            if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system that cannot reserve: as before
-                return array
-            del array
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        except OSError as exc:  # a file system that cannot reserve blocks keeps the sparse file
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
     return array
 
 

@@ -112,9 +112,7 @@ def test_train_finetune_runs_both_phases(cache, tmp_path, capsys):
     assert summary["head_phase"]["epochs_run"] == 2 and summary["epochs_run"] == 1
     said = capsys.readouterr().out  # the log names the phase before each one's "Epoch 1/N" lines
     assert "finetune, phase 1 of 2: the head on the cached embeddings, 2 epochs at most" in said
-    assert (
-        "finetune, phase 2 of 2: resnet50 from layer 165 on and the head, end to end on the pictures, 1 epochs" in said
-    )
+    assert "finetune, phase 2 of 2: resnet50 from layer 165 on and the head, on the pictures, 1 epochs" in said
     assert summary["input"] == "images" and (tmp_path / "model.keras").exists()
     assert (tmp_path / "live_head" / "metrics.json").exists() and (tmp_path / "live" / "metrics.json").exists()
     assert set(trained.timing) >= {"seconds", "images_per_second", "head_phase"}  # the timing has one owner

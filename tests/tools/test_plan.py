@@ -9,9 +9,10 @@ import pytest
 
 from fakes import REPO
 from imgclf.errors import ParamsError
-from imgclf.tools import plan as plan_module
+from imgclf.tools import measure as measure_module
 from imgclf.tools.lr_find import lr_find, report
-from imgclf.tools.plan import STAGE_OVERHEAD_S, EpochTiming, check_arguments, measure, plan, stale_inputs, with_changes
+from imgclf.tools.measure import EpochTiming, measure
+from imgclf.tools.plan import STAGE_OVERHEAD_S, check_arguments, plan, stale_inputs, with_changes
 
 
 def test_changes_are_read_as_dvc_writes_them_and_validated():
@@ -46,7 +47,7 @@ def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):
         seen.append(keras.config.dtype_policy().name)
         return EpochTiming(Batches([0, 0, 0]), (32, 32, 3), 1.0, 0.0, 3.0, 3, 0.0, 0.0, 6)
 
-    monkeypatch.setattr(plan_module, "epoch_timing", timing)
+    monkeypatch.setattr(measure_module, "epoch_timing", timing)
     for precision in ("float32", "mixed_bfloat16"):
         params = with_changes(REPO / "params.yaml", ["model=airbench", f"train.mixed_precision={precision}"])
         assert measure(params, Path("split"), Path("features"))["precision"] == precision
@@ -153,7 +154,7 @@ def test_an_epochs_cost_besides_its_steps_is_in_the_plan(monkeypatch, tmp_path):
     x = (rng.normal(size=(96, 8)) + labels[:, None]).astype("float32")
     train, val = Batches(x, labels, 3, 32, seed=0), Batches(x[:32], labels[:32], 3, 32)
     model = build_head(8, 3, [8], 0.0, np.zeros(8), np.ones(8), seed=0)
-    step_s, _, short_epoch_s, short_steps, overhead_s, _, timed = plan_module.timed_epochs(
+    step_s, _, short_epoch_s, short_steps, overhead_s, _, timed = measure_module.timed_epochs(
         model, HeadParams(), with_changes(REPO / "params.yaml", []).train, train, val, steps=10
     )
     assert short_steps == 3 and timed == 6  # the whole epoch (3 batches); steps 2-3 of epochs 2, 3 and 4

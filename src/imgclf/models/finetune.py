@@ -147,6 +147,11 @@ def finetune_model(
     return keras.Model(inputs, head(x), name=f"{manifest.backbone}_finetune")
 
 
+def phase(number: int, what: str) -> None:
+    """Named in the log before the phase's own "Epoch 1/N" lines."""
+    print(f"finetune, phase {number} of 2: {what}", flush=True)
+
+
 def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> Trained:
     """Phase 1: the head on the cached embeddings. Phase 2: backbone and head end to end on the pictures."""
     from ..data.arrays import read_classes, read_split
@@ -163,7 +168,7 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
     (images, labels), (val_images, val_labels) = (read_split(split_dir, s) for s in ("train", "val"))
     classes = len(read_classes(split_dir))
     head_key, head_recipe = "models.finetune.head", run.scaled(recipe.head)
-    print(f"finetune, phase 1 of 2: the head on the cached embeddings, {head_recipe.epochs} epochs at most", flush=True)
+    phase(1, f"the head on the cached embeddings, {head_recipe.epochs} epochs at most")
     head, head_result, _, _ = fit_built(
         HEAD,
         head_recipe,
@@ -180,10 +185,9 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
         images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha
     )
     val_batches = Batches(val_images, val_labels, classes, recipe.batch_size)
-    print(
-        f"finetune, phase 2 of 2: {manifest.backbone} from layer {recipe.fine_tune_at} on and the head, end to end "
-        f"on the pictures, {recipe.epochs} epochs",
-        flush=True,
+    phase(
+        2,
+        f"{manifest.backbone} from layer {recipe.fine_tune_at} on and the head, on the pictures, {recipe.epochs} epochs",
     )
     with run.building():
         backbone = finetune_backbone(manifest, recipe.fine_tune_at, params.seed, recipe.batchnorm)
@@ -204,13 +208,8 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
         )
     save_model(model, out / "model.keras")
     chosen = {k: getattr(recipe, k) for k in (*AUTO_RECIPES[""], "fine_tune_at")}  # what auto became, as run
-    extra = {
-        **run.record(recipe),
-        "backbone": manifest.backbone,
-        "recipe_used": chosen,
-        "head_phase": head_result.outcome(),
-    }
-    report = summary(model, "finetune", "images", result, len(labels), len(val_labels), **extra)
+    extra = {"backbone": manifest.backbone, "recipe_used": chosen, "head_phase": head_result.outcome()}
+    report = summary(model, "finetune", "images", result, len(labels), len(val_labels), **run.record(recipe), **extra)
     return Trained(report, both_phases_timing(head_result, result))
 
 
