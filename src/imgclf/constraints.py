@@ -95,6 +95,19 @@ class AutoOrFlag:
 
 
 @dataclass(frozen=True)
+class FlagOr:
+    """A YAML boolean or one of ``values`` (a named third way: ``flip: alternating``)."""
+
+    values: tuple
+
+    def ok(self, value: Any) -> bool:
+        return isinstance(value, bool) or (isinstance(value, str) and value in self.values)
+
+    def describe(self) -> str:
+        return "true, false or " + " or ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
 class AutoOr:
     """'auto' (decided from other params at run time), or a value ``inner`` accepts."""
 

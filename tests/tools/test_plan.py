@@ -36,6 +36,7 @@ def test_the_epochs_end_inside_the_budget():
 
 class Batches(list):
     num_images = 300
+    batch_size = 100
 
 
 def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):

@@ -5,15 +5,16 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from .layers import RandomShift
+
 
 def augmentation(augment, image_size: int, seed: int) -> keras.Sequential | None:
     """Random flips, shifts, rotations and RandAugment, active only in training; None when all are off."""
     steps = []
-    if augment.flip:
+    if augment.flip is True:  # "alternating" flips in the input pipeline (training.batches), by epoch
         steps.append(layers.RandomFlip("horizontal", seed=seed, name="flip"))
     if augment.translate:
-        shift = augment.translate / image_size
-        steps.append(layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed + 1, name="translate"))
+        steps.append(RandomShift(augment.translate, seed=seed + 1, name="translate"))
     if augment.rotate:
         steps.append(layers.RandomRotation(augment.rotate / 360.0, fill_mode="reflect", seed=seed + 2, name="rotate"))
     if augment.randaugment_ops:
@@ -37,6 +38,8 @@ def image_classifier(
     dropout: float,
     seed: int,
     logit_scale: float = 1.0,
+    logit_bias: bool = True,
+    logit_init="glorot_uniform",
 ) -> keras.Model:
     """pixels (N, S, S, 3) in 0..255 -> logits; ``features`` takes images scaled to [-1, 1].
 
@@ -51,7 +54,9 @@ def image_classifier(
     if dropout:
         x = layers.Dropout(dropout, seed=seed, name="dropout")(x)
     # float32 logits keep the softmax stable under mixed precision.
-    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    outputs = layers.Dense(
+        num_classes, use_bias=logit_bias, kernel_initializer=logit_init, dtype="float32", name="logits"
+    )(x)
     if logit_scale != 1.0:
         outputs = layers.Rescaling(logit_scale, dtype="float32", name="logit_scale")(outputs)
     return keras.Model(inputs, outputs, name=features.name)

@@ -181,9 +181,9 @@ def train(params: Params, run: Run, split_dir: Path, features_dir: Path, out: Pa
         checkpoint_phase(checkpoints, "head"),
     )
     augment = recipe.augment
-    train_batches = Batches(
-        images, labels, classes, recipe.batch_size, params.seed, augment.mixup_alpha, augment.cutmix_alpha
-    )
+    mixing = (augment.mixup_alpha, augment.cutmix_alpha)
+    alternate = augment.flip == "alternating"
+    train_batches = Batches(images, labels, classes, recipe.batch_size, params.seed, *mixing, alternate_flip=alternate)
     val_batches = Batches(val_images, val_labels, classes, recipe.batch_size)
     phase(
         2,

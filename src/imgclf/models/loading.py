@@ -15,11 +15,11 @@ import keras
 
 from ..errors import DataError
 from ..features.preprocessing import ImageNetPreprocess
-from .layers import GroupedConv2D, Mirror, StackViews, WeighViews
+from .layers import GroupedConv2D, Mirror, RandomShift, StackViews, WeighViews
 
 # Every class the project registers with keras.saving.register_keras_serializable; tests/test_layout.py
 # checks that none is missing.
-CUSTOM_OBJECTS = (ImageNetPreprocess, GroupedConv2D, Mirror, StackViews, WeighViews)
+CUSTOM_OBJECTS = (ImageNetPreprocess, GroupedConv2D, Mirror, RandomShift, StackViews, WeighViews)
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -112,6 +112,7 @@ def measure(params, split_dir: Path, features_dir: Path, steps: int = 10, find_l
         "steps_timed": timing.steps_timed,
         "head_s": head_s,
         "images": timing.train.num_images,
+        "batch_size": timing.train.batch_size,
         "lr_find": found,
     }
 
@@ -180,7 +181,12 @@ def timed_epochs(model, recipe, runtime, train, val, steps: int) -> tuple:
 
 
 def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, steps: int) -> EpochTiming:
-    """Times ``name``'s training on the prepared data as the train stage runs it (``timed_epochs``)."""
+    """Times ``name``'s training on the prepared data as the train stage runs it (``timed_epochs``), at the batch
+    it trains at (``fitted_batch``)."""
+    from ..data.arrays import read_split
+    from ..training.fit import fitted_batch
+
+    recipe = fitted_batch(recipe, len(read_split(split_dir, "train")[1]), f"models.{name}")
     train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
     model = _model(name, spec, recipe, params, split_dir, features_dir, shape)
     return EpochTiming(train, shape, *timed_epochs(model, recipe, params.train, train, val, steps))

@@ -145,8 +145,8 @@ def run(args: argparse.Namespace) -> None:
     changes = [c for c in args.changes if not c.startswith(f"{key}=")]
     print(
         f"plan: {params.model} on {measured['images']:,} training pictures: {measured['step_s']:.3f} s per step of "
-        f"{measured['recipe'].batch_size} in {measured['precision']} "
-        f"({measured['recipe'].batch_size / measured['step_s']:.0f} pictures/s; {measured['steps_timed']} steps "
+        f"{measured['batch_size']} in {measured['precision']} "
+        f"({measured['batch_size'] / measured['step_s']:.0f} pictures/s; {measured['steps_timed']} steps "
         f"timed, spread {measured['spread']:.0%}), {measured['epoch_s']:.1f} s per epoch of "
         f"{measured['steps_per_epoch']} steps with {measured['overhead_s']:.1f} s of validation, logging and "
         f"checkpoint, {measured['warmup_s']:.0f} s of tracing"

@@ -67,7 +67,10 @@ class Batches(keras.utils.PyDataset):
     augmented views): each epoch draws, per item, one of the V + 1 versions.
     ``class_weights`` (one per class) add per-sample weights: the weight of a
     sample is its target distribution times the class weights, so MixUp mixes
-    weights as it mixes labels.
+    weights as it mixes labels. ``alternate_flip`` (pictures, airbench's
+    ``augment.flip: alternating``): a seeded half of the pictures is mirrored in
+    even epochs, the other half in odd ones, so each picture is seen both ways in
+    every two epochs (random flips leave a quarter of them one way in two).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Batches(keras.utils.PyDataset):
         epoch: int = 0,
         views: np.ndarray | None = None,
         class_weights: np.ndarray | None = None,
+        alternate_flip: bool = False,
     ):
         super().__init__(workers=loader_threads(), use_multiprocessing=False)
         self.inputs = inputs
@@ -93,6 +97,7 @@ class Batches(keras.utils.PyDataset):
         self.epoch = epoch
         self.views = views
         self.class_weights = class_weights
+        self.mirrored = np.random.default_rng([seed or 0, 2]).random(len(labels)) < 0.5 if alternate_flip else None
         self.order = self._order()
         self.version = self._versions()
 
@@ -120,6 +125,9 @@ class Batches(keras.utils.PyDataset):
             version = self.version[picked]
             viewed = version > 0
             inputs[viewed] = self.views[version[viewed] - 1, picked[viewed]]
+        if self.mirrored is not None:
+            flipped = self.mirrored[picked] != bool(self.epoch % 2)
+            inputs[flipped] = inputs[flipped, :, ::-1]
         return inputs
 
     def __getitem__(self, index: int):

@@ -22,6 +22,7 @@ from ..io import copy_tree
 from ..runtime import interrupts_deferred, raise_if_interrupted
 from .batches import ProcessRows
 from .live import LiveLogger, open_live
+from .lookahead import Lookahead
 from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 from .resume import Checkpoint, EpochCheckpointer, open_checkpoint
 
@@ -56,6 +57,28 @@ def fitted_warmup(recipe: Optimization, key: str) -> Optimization:
         flush=True,
     )
     return dataclasses.replace(recipe, warmup_epochs=warmup)
+
+
+MIN_STEPS = 8  # an epoch of fewer steps than this is not an epoch: the batch is cut to fit (``fitted_batch``)
+
+
+def fitted_batch(recipe: Optimization, pictures: int, key: str) -> Optimization:
+    """The recipe with a batch of at most an eighth of the training pictures, where SGD's larger batch would
+    leave an epoch a step or two (airbench's 1024 on a folder of 900: ten steps in ten epochs); the learning
+    rate scales with the batch (Goyal et al. 2017's linear rule), which keeps SGD's step per picture."""
+    if recipe.optimizer != "sgd" or recipe.batch_size * MIN_STEPS <= pictures:
+        return recipe
+    batch = max(16, 2 ** int(np.log2(max(pictures // MIN_STEPS, 1))))
+    if batch >= recipe.batch_size:
+        return recipe
+    rate = recipe.learning_rate * batch / recipe.batch_size
+    print(
+        f"warning: {key}.batch_size {recipe.batch_size} leaves {pictures} training pictures under {MIN_STEPS} "
+        f"steps an epoch: training at batch {batch} and learning_rate {rate:.4g} (the same rate per picture)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return dataclasses.replace(recipe, batch_size=batch, learning_rate=rate)
 
 
 class EpochOrder(keras.callbacks.Callback):
@@ -154,7 +177,7 @@ def compile_for(model: keras.Model, recipe: Optimization, runtime: TrainParams, 
     add_weight_decay(model, recipe)
     trainer = sharpness_aware(model, recipe.sam_rho) if recipe.sam_rho else model
     trainer.compile(
-        optimizer=make_optimizer(recipe, steps_per_epoch),
+        optimizer=make_optimizer(recipe, steps_per_epoch, model),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         jit_compile=jit_setting(runtime.jit_compile),
@@ -213,7 +236,10 @@ def callback_chain(train, recipe, live, live_dir: Path, checkpoint, start: Start
         monitor="val_accuracy", mode="max", patience=recipe.patience or recipe.epochs, restore_best_weights=True
     )
     steering = schedule_callbacks(recipe)
-    chain = [StopOnInterrupt(), EpochOrder(train), keras.callbacks.TerminateOnNaN(), timer, best, *steering]
+    # Lookahead sets the weights after an epoch's last step: validation and the callbacks after it see them
+    averaging = [Lookahead(recipe.epochs * len(train))] if getattr(recipe, "lookahead", False) else []
+    chain = [StopOnInterrupt(), EpochOrder(train), keras.callbacks.TerminateOnNaN(), *averaging, timer, best]
+    chain += steering
     chain += [LiveLogger(live), *extra]
     checkpointer = None
     if checkpoint is not None:  # last: it saves what the others have done with the epoch

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..constraints import POSITIVE, UNIT_INTERVAL, Flag, ListOf, Number, OneOf, param
+from ..constraints import POSITIVE, UNIT_INTERVAL, Flag, FlagOr, ListOf, Number, OneOf, param
 from ..errors import ParamsError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "step", "plateau")
-CLASS_WEIGHTS = ("none", "balanced")  # balanced: each class weighs n / (classes * its count), scikit-learn's rule
+SCHEDULES = ("constant", "cosine", "step", "plateau", "triangular")
+CLASS_WEIGHTS = ("none", "balanced")
+WHITENED_STEM = "whitened_stem"  # the layer name of a model's frozen whitening convolution (models/whitening.py)  # balanced: each class weighs n / (classes * its count), scikit-learn's rule
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,10 @@ class Optimization:
 class Augment:
     """Training-time augmentation; all of it runs inside the model, on the device."""
 
-    flip: bool = param(True, Flag())  # random left-right flip
-    translate: int = param(4, Number(int, 0))  # px, random shift with reflected borders
+    # true: each picture mirrored at random; alternating (airbench): a random half mirrored in the first epoch,
+    # and every picture mirrored in every other epoch, so two consecutive epochs see both sides of each
+    flip: bool | str = param(True, FlagOr(("alternating",)))
+    translate: int = param(4, Number(int, 0))  # px, random whole-pixel shift with reflected borders
     rotate: float = param(0.0, Number(float, 0, 180))  # degrees, random rotation up to +-this
     randaugment_ops: int = param(0, Number(int, 0))  # RandAugment ops per image; 0 = off
     randaugment_magnitude: float = param(0.5, Number(float, 0, 1))
@@ -62,7 +65,8 @@ class Augment:
 
 @dataclass(frozen=True)
 class ScratchOptimization(Optimization):
-    """The from-scratch CIFAR recipe: SGD + Nesterov, wd 5e-4, batch 128, lr 0.1, warmup then cosine."""
+    """The from-scratch CIFAR recipe: SGD + Nesterov, wd 5e-4, batch 128, lr 0.1, warmup then cosine; and
+    airbench94's components, each off here and on in airbench's defaults (docs/models.md measures each)."""
 
     epochs: int = param(15, Number(int, 1))
     optimizer: str = param("sgd", OneOf(OPTIMIZERS))
@@ -70,7 +74,23 @@ class ScratchOptimization(Optimization):
     weight_decay: float = param(0.0005, Number(float, 0))
     schedule: str = param("cosine", OneOf(SCHEDULES))
     warmup_epochs: float = param(1.0, Number(float, 0))
+    # Lookahead (Zhang et al. 2019) as airbench: every 5 steps the weights move to their slow average, which
+    # follows them closely early on and ever more slowly towards the end (a decay of 0.95^5 * progress^3)
+    lookahead: bool = param(False, Flag())
+    # > 1: BatchNormalization shifts and biases take steps this many times larger, and are decayed like the
+    # kernels (airbench's 64); 1: the standard recipe, kernels alone decayed. SGD only.
+    bias_lr_scale: float = param(1.0, Number(float, 1, 1024))
     augment: Augment = field(default_factory=Augment)
+
+    def check(self, where: str, prefix: str) -> None:
+        super().check(where, prefix)
+        if self.bias_lr_scale != 1.0 and self.optimizer != "sgd":
+            raise ParamsError(
+                f"{where}: {prefix}bias_lr_scale {self.bias_lr_scale:g} scales SGD's steps; {prefix}optimizer is "
+                f"{self.optimizer!r} (Adam's steps do not scale with the gradient): set it to 1"
+            )
+        if self.lookahead and self.ema:
+            raise ParamsError(f"{where}: {prefix}lookahead and {prefix}ema both average the weights: choose one")
 
 
 STRIDES = ListOf(Number(int, 1, 2))

@@ -24,7 +24,7 @@ from ..hardware import accelerators, native_bfloat16
 from ..runtime import dtype_policy
 from .batches import Batches, balanced_weights
 from .distribution import Placement, placement, scaled
-from .fit import FitResult, fit_classifier
+from .fit import FitResult, fit_classifier, fitted_batch
 from .saving import save_model
 from .spec import BuildContext, ModelSpec, Trained
 
@@ -142,6 +142,7 @@ def fit_built(
     """Build ``spec``'s model for the data and fit it: (model, FitResult, train size, val size)."""
     x, y = read_inputs(spec.inputs, split_dir, features_dir, "train")
     x_val, y_val = read_inputs(spec.inputs, split_dir, features_dir, "val")
+    recipe = fitted_batch(recipe, len(y), key)
     classes = len(read_classes(split_dir))
     stats = (
         dict(zip(("embedding_mean", "embedding_variance"), embedding_stats(x)))
@@ -153,7 +154,18 @@ def fit_built(
     mixing = (augment.mixup_alpha, augment.cutmix_alpha) if augment else (0.0, 0.0)
     views = read_views(features_dir, x.shape) if spec.inputs == "embeddings" else None
     weights = balanced_weights(y, classes) if recipe.class_weight == "balanced" else None
-    train = Batches(x, y, classes, recipe.batch_size, params.seed, *mixing, views=views, class_weights=weights)
+    alternate = bool(augment) and augment.flip == "alternating"
+    train = Batches(
+        x,
+        y,
+        classes,
+        recipe.batch_size,
+        params.seed,
+        *mixing,
+        views=views,
+        class_weights=weights,
+        alternate_flip=alternate,
+    )
     val = Batches(x_val, y_val, classes, recipe.batch_size)
     with run.building():
         model = spec.build(recipe, context)
