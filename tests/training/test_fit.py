@@ -3,7 +3,8 @@ import dataclasses
 import pytest
 
 from imgclf.models.mobilenet_v1 import MobileNetV1Params
-from imgclf.training.fit import fitted_warmup, jit_setting
+from imgclf.training.fit import jit_setting
+from imgclf.training.fitted import fitted_warmup
 
 
 def test_a_warmup_longer_than_the_run_is_cut_to_half_of_it_and_said(capsys):

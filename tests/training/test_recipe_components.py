@@ -13,7 +13,7 @@ from imgclf.models.layers import RandomShift
 from imgclf.models.resnext import ResNeXtParams
 from imgclf.models.resnext import build as build_resnext
 from imgclf.training.batches import Batches
-from imgclf.training.fit import fitted_batch
+from imgclf.training.fitted import fitted_batch
 from imgclf.training.lookahead import BASE, Lookahead
 from imgclf.training.optim import ScaledSGD, WarmupSchedule, add_weight_decay, step_scales
 from imgclf.training.spec import BuildContext

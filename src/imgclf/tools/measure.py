@@ -184,7 +184,7 @@ def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir:
     """Times ``name``'s training on the prepared data as the train stage runs it (``timed_epochs``), at the batch
     it trains at (``fitted_batch``)."""
     from ..data.arrays import read_split
-    from ..training.fit import fitted_batch
+    from ..training.fitted import fitted_batch
 
     recipe = fitted_batch(recipe, len(read_split(split_dir, "train")[1]), f"models.{name}")
     train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)

@@ -24,7 +24,8 @@ from ..hardware import accelerators, native_bfloat16
 from ..runtime import dtype_policy
 from .batches import Batches, balanced_weights
 from .distribution import Placement, placement, scaled
-from .fit import FitResult, fit_classifier, fitted_batch
+from .fit import FitResult, fit_classifier
+from .fitted import fitted_batch
 from .saving import save_model
 from .spec import BuildContext, ModelSpec, Trained
 
