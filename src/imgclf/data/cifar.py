@@ -24,7 +24,7 @@ from .images import resize_rgb
 from .safe_pickle import load_plain_pickle
 
 if TYPE_CHECKING:
-    from ..params import DataParams
+    from .params import DataParams
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from .images import resize_rgb
 from .split import stratified_holdout
 
 if TYPE_CHECKING:
-    from ..params import DataParams
+    from .params import DataParams
 
 
 def digits_images(size: int) -> tuple[np.ndarray, np.ndarray]:

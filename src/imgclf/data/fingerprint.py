@@ -17,7 +17,7 @@ from ..errors import DataError
 from .archive import is_archive
 
 if TYPE_CHECKING:
-    from ..params import DataParams
+    from .params import DataParams
 
 
 def source_path(path: str, environ=os.environ) -> Path:

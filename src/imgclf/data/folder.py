@@ -27,7 +27,7 @@ from .parallel import ordered_map
 from .split import stratified_holdout
 
 if TYPE_CHECKING:
-    from ..params import DataParams
+    from .params import DataParams
 
 SPLITS = ("train", "test")
 

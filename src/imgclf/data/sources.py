@@ -17,7 +17,7 @@ from .arrays import read_classes, read_split
 from .duplicates import leak_warning
 
 if TYPE_CHECKING:
-    from ..params import DataParams
+    from .params import DataParams
 
 
 def fetch(data: DataParams, seed: int, out: Path) -> dict:

@@ -13,7 +13,7 @@ from .metrics import classification_metrics, confusion_pairs, per_class_table, p
 from .reports import check_classes, history_table, run_record, train_record
 
 if TYPE_CHECKING:
-    from ..params import EvaluateParams
+    from .params import EvaluateParams
 
 OUTPUTS = ("eval.json", "per_class.csv", "confusion.csv", "history.csv", "calibration.csv", "predictions.csv")
 GALLERY = "misclassified.png"

@@ -36,7 +36,7 @@ def featurizer_from(manifest: FeatureManifest, input_size: int, seed: int) -> ke
     """The featurize stage's network, rebuilt from its manifest and seed, in float32 (the test embeddings')."""
     from ..features.backbones import resolve_weights
     from ..features.featurize import build_featurizer
-    from ..params import FeaturesParams
+    from ..features.params import FeaturesParams
 
     params = FeaturesParams(
         backbone=manifest.backbone, weights=manifest.weights, alpha=manifest.alpha, image_size=manifest.image_size

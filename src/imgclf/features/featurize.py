@@ -28,7 +28,7 @@ from .shards import check_shard_count, shard_rows
 from .views import apply_view, view_plan
 
 if TYPE_CHECKING:
-    from ..params import FeaturesParams
+    from .params import FeaturesParams
 
 SPLITS = ("train", "val", "test")
 FLOAT32_ONLY = ("test.npy", "test_flip.npy")  # made in the exported model's precision, whatever features.precision

@@ -26,8 +26,8 @@ from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 from .resume import Checkpoint, EpochCheckpointer, open_checkpoint
 
 if TYPE_CHECKING:
-    from ..params import TrainParams
     from .batches import Batches
+    from .params import TrainParams
     from .recipe import Optimization
 
 
