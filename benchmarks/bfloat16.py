@@ -53,9 +53,10 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
     from imgclf.evaluation.inference import predict
     from imgclf.features.featurize import featurize
     from imgclf.io import write_json
-    from imgclf.models.registry import train
     from imgclf.params import Params
     from imgclf.runtime import keras_state
+    from imgclf.training.dispatch import train_model
+    from imgclf.training.job import resolve_job
 
     split = tmp / "split"
     split_dataset(raw, split, val_fraction=0.2, limit=per_class, test_limit=test_per_class, seed=0)
@@ -70,7 +71,9 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
         for model in ("linear_probe", "head"):
             out = tmp / f"{model}_{precision}"
             with keras_state(0):
-                trained = train(dataclasses.replace(Params(), model=model), split, tmp / precision, out)
+                params = dataclasses.replace(Params(), model=model)
+                job = resolve_job(model, params.recipe, params.seed, params.train)
+                trained = train_model(job, split, tmp / precision, out)
             write_json(out / "train.json", trained.summary)
             labels, logits = predict(out, split, tmp / precision)
             result[f"{model}_{precision}_top1"] = round(float((logits.argmax(1) == labels).mean()), 4)
@@ -88,9 +91,9 @@ def training_speed(repeats: int = 3, steps: int = 4) -> list[dict]:
     import keras
 
     from imgclf.models.registry import MODELS
+    from imgclf.models.spec import BuildContext
     from imgclf.params import Params
     from imgclf.runtime import dtype_policy
-    from imgclf.training.spec import BuildContext
 
     from .train_speed import BATCH, _compiled
 

@@ -50,8 +50,8 @@ def _compiled(model, recipe, jit_compile="auto"):
 def image_models() -> dict:
     """name -> (recipe, builder of the full pixels-to-logits model) for the from-scratch nets, at params defaults."""
     from imgclf.models.registry import MODELS
+    from imgclf.models.spec import BuildContext
     from imgclf.params import Params
-    from imgclf.training.spec import BuildContext
 
     models = Params().models
     context = BuildContext((32, 32, 3), num_classes=10, seed=0)
@@ -88,7 +88,7 @@ def finetune_for_bench():
     )
     return finetune_model(
         manifest,
-        finetune_backbone(manifest, "auto", seed=0),
+        finetune_backbone(manifest, "auto"),
         keras.Sequential([keras.Input((2048,)), keras.layers.Dense(10)]),
         32,
         models.finetune.augment,

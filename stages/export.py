@@ -15,10 +15,9 @@ def main() -> None:
     start_keras()  # after validation: Keras is slow to import
     from imgclf.export.bundle import export_model, export_summary
 
+    inputs = (Path(args.train), Path(args.features), Path(args.split), Path(args.predictions))
     with stage_output(args.out, params) as tmp, keras_state(params.seed):
-        metrics = export_model(
-            Path(args.train), Path(args.features), Path(args.split), Path(args.predictions), tmp, params
-        )
+        metrics = export_model(*inputs, tmp, params.export, params.evaluate.tta, params.data.resize, params.seed)
     write_json(args.metrics, metrics)  # timings included: outside the hashed output, nothing depends on it
     print(export_summary(metrics))
 

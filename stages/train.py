@@ -1,7 +1,8 @@
 """train: the model named by `model`, with its recipe from models.<model>.
 
-Every epoch is checkpointed under --checkpoints, in a folder keyed by the params, data and code of the run;
-rerunning after an interruption continues from there. Of several processes (docs/distribution.md), 0 writes.
+The stage resolves one training job (recipe, seed, runtime) and hands it down. Every epoch is checkpointed under
+--checkpoints, in a folder keyed by what the run depends on; rerunning after an interruption continues from
+there. Of several processes (docs/distribution.md), 0 writes.
 """
 
 import sys
@@ -26,26 +27,24 @@ def main() -> None:
     if supervised is not None:
         sys.exit(supervised)
     writer = cluster is None or cluster.index == 0  # the others train along and write nothing DVC tracks
-    start_keras(params.train.backend)  # after validation: importing Keras takes seconds
+    start_keras(params.train.backend, cluster is not None)  # after validation: importing Keras takes seconds
     from imgclf.hardware import run_info
-    from imgclf.models.registry import train
+    from imgclf.training.dispatch import train_model
+    from imgclf.training.job import precision_warning, resolve_job
     from imgclf.training.resume import checkpoint_folder
-    from imgclf.training.trainers import precision_policy, precision_warning
 
-    recipe = to_dict(params.recipe)
-    config = dict(seed=params.seed, model=params.model, train=to_dict(params.train), models={params.model: recipe})
-    checkpoints = checkpoint_folder(Path(args.checkpoints), config, (Path(args.split), Path(args.features)), cluster)
+    job = resolve_job(params.model, params.recipe, params.seed, params.train, cluster)
+    inputs = (Path(args.split), Path(args.features))
+    checkpoints = checkpoint_folder(Path(args.checkpoints), job.config(), inputs, cluster)
     out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")
-    policy = precision_policy(params.train.mixed_precision)
-    if writer and (slow := precision_warning(policy)):
+    if writer and (slow := precision_warning(job.runtime.precision)):
         warn(slow)
-    with stage_output(out, params) as tmp, keras_state(params.seed):
-        trained = train(params, Path(args.split), Path(args.features), tmp, checkpoints, policy)
-        record = {**trained.summary, "classes": read_classes(args.split), "recipe": recipe, "run": run_info()}
-        write_json(tmp / "train.json", record)
-    print(
-        f"train{'' if writer else f' (process {cluster.index} of {cluster.processes})'}: {params.model}: {trained.outcome_line()}"
-    )
+    with stage_output(out, params) as tmp, keras_state(job.seed):
+        trained = train_model(job, *inputs, tmp, checkpoints)
+        record = {**trained.summary, "classes": read_classes(args.split), "recipe": to_dict(job.recipe)}
+        write_json(tmp / "train.json", {**record, "run": run_info()})
+    who = "" if writer else f" (process {cluster.index} of {cluster.processes})"
+    print(f"train{who}: {params.model}: {trained.outcome_line()}")
     if writer:  # timings are kept out of the hashed output: evaluate reruns only for a new model
         write_json(args.timing, trained.timing)
         write_table(args.progress, pd.DataFrame(trained.timing["curve"]))  # val accuracy against minutes

@@ -215,3 +215,12 @@ def with_batch_statistics(model, pictures: np.ndarray):
     for layer, momentum in zip(norms, momenta, strict=True):
         layer.momentum = momentum
     return model
+
+
+def train(params, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None = None):
+    """What the train stage does with params.yaml, in-process: one job resolved, its model trained."""
+    from imgclf.training.dispatch import train_model
+    from imgclf.training.job import resolve_job
+
+    job = resolve_job(params.model, params.recipe, params.seed, params.train)
+    return train_model(job, split_dir, features_dir, out, checkpoints)

@@ -1,8 +1,11 @@
 """The package's import graph, read from the source: what tests/test_layout.py and tests/test_dvc_contract.py check.
 
 Imports are read with ``ast``, function-level ones included (they run as surely as
-top-level ones); those under ``if TYPE_CHECKING:`` are left out, since they never
-run and so create no dependency and no cycle.
+top-level ones), and ``importlib.import_module`` calls followed (a literal name,
+or ``f"{__package__}.{...}"``: every module of that package). The run-time graph
+leaves out what sits under ``if TYPE_CHECKING:``, which never runs (what a
+stage's code needs, for dvc.yaml's deps); the design graph keeps it, since a
+type named from a module is a dependency on its design (for cycles and layering).
 """
 
 from __future__ import annotations
@@ -38,11 +41,27 @@ def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
         yield from _runtime_nodes(node)
 
 
-def imports_of(path: Path, name: str | None) -> set[str]:
-    """imgclf modules a file imports at run time, relative imports resolved; ``name`` None for a stage script."""
+def _importlib_targets(node: ast.AST, package: str | None) -> set[str]:
+    """What an ``importlib.import_module(...)`` call imports: a literal module, or every module of the package
+    an f-string names as ``f"{__package__}.{...}"``."""
+    if not (isinstance(node, ast.Call) and ast.unparse(node.func) in ("importlib.import_module", "import_module")):
+        return set()
+    arg = node.args[0] if node.args else None
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return {arg.value} if arg.value.startswith("imgclf") else set()
+    if isinstance(arg, ast.JoinedStr) and package and "__package__" in ast.unparse(arg):
+        return {m for _, m in modules() if m.startswith(package + ".") and m.count(".") == package.count(".") + 1}
+    return set()
+
+
+def imports_of(path: Path, name: str | None, design: bool = False) -> set[str]:
+    """imgclf modules a file imports at run time (``design``: and under TYPE_CHECKING), relative imports
+    resolved, importlib followed; ``name`` None for a stage script."""
     package = None if name is None else (name if path.name == "__init__.py" else name.rsplit(".", 1)[0])
     found = set()
-    for node in _runtime_nodes(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree) if design else _runtime_nodes(tree):
+        found |= _importlib_targets(node, package)
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("imgclf"))
         elif isinstance(node, ast.ImportFrom):
@@ -73,9 +92,9 @@ def import_closure(script: Path, stop: set[str] = frozenset()) -> set[str]:
     return seen
 
 
-def graph() -> dict[str, set[str]]:
-    """module -> the modules it imports at run time."""
-    return {name: {t for t in imports_of(path, name) if t != name} for path, name in modules()}
+def graph(design: bool = False) -> dict[str, set[str]]:
+    """module -> the modules it imports at run time (``design``: TYPE_CHECKING imports too)."""
+    return {name: {t for t in imports_of(path, name, design) if t != name} for path, name in modules()}
 
 
 def a_cycle(edges: dict[str, set[str]]) -> list[str] | None:

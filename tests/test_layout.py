@@ -19,9 +19,9 @@ from projects import SMALL_BACKBONE
 
 TINY = FeaturesParams(**SMALL_BACKBONE)
 PACKAGE = REPO / "src" / "imgclf"
-# Subpackages in pipeline order: each may import the ones before it, never one after. The model zoo comes after
-# the generic training code it uses (a model that trains its own way calls into it); tools after everything.
-ORDER = ["data", "features", "training", "models", "evaluation", "export", "tools"]
+# Subpackages in pipeline order: each may import the ones before it, never one after. The model zoo (its params,
+# builders and registry) comes before the training code that trains it; tools after everything.
+ORDER = ["data", "features", "models", "training", "evaluation", "export", "tools"]
 # Top-level modules that every subpackage may use; they import no subpackage themselves.
 FOUNDATION = {"errors", "io", "progress", "hardware", "constraints", "runtime"}
 MAX_MODULE_LINES = 300
@@ -44,8 +44,10 @@ def test_subpackages_mirror_the_pipeline_and_say_what_they_own():
 
 @pytest.mark.parametrize("path, name", list(modules()), ids=lambda v: str(v).rsplit("src/", 1)[-1])
 def test_imports_go_one_way(path, name):
+    """Imports named under TYPE_CHECKING count (a type named from a module is a dependency on its design), and
+    importlib's are followed (the registry's discovery of the model modules)."""
     mine = part(name)
-    for target in imports_of(path, name):
+    for target in imports_of(path, name, design=True):
         theirs = part(target)
         if mine in FOUNDATION:
             assert theirs in FOUNDATION or target == "imgclf", f"{name} imports {target}: the foundation imports upward"
@@ -125,9 +127,30 @@ def test_every_registered_keras_class_is_known_to_the_model_loader():
 
 
 def test_no_module_imports_one_that_imports_it_back():
-    """No cycle in the run-time import graph (function-level imports included): a cycle hidden by a
-    function-level import once tied the trainers to the models they dispatched to."""
-    assert a_cycle(graph()) is None, " -> ".join(a_cycle(graph()))
+    """No cycle in the import graph, function-level and TYPE_CHECKING imports and importlib included: a cycle
+    hidden that way once tied the model registry to the trainers it forwarded to, and back."""
+    assert a_cycle(graph(design=True)) is None, " -> ".join(a_cycle(graph(design=True)))
+
+
+def test_the_model_registry_is_a_leaf_that_imports_nothing_from_training():
+    reached, todo = set(), ["imgclf.models.registry"]
+    edges = graph(design=True)
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(edges.get(name, ()))
+    assert not {m for m in reached if m.startswith(("imgclf.training", "imgclf.params"))}, sorted(reached)
+
+
+def test_no_library_module_takes_params_whole():
+    """The stages and tools read params.yaml and hand down what it says (a section, a resolved training job);
+    nothing below them takes ``Params``, so nothing below re-reads a setting or resolves an "auto" again."""
+    for path, name in modules():
+        if part(name) in ORDER[:-1] or part(name) in FOUNDATION:  # every subpackage but the tools
+            tree = ast.parse(path.read_text())
+            named = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+            assert "Params" not in named, f"{name} imports Params"
 
 
 def test_the_tools_are_imported_by_no_stage_and_listed_in_no_stage_deps():

@@ -9,7 +9,6 @@ span sections. Constraints and their messages come from ``constraints``.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +71,10 @@ class Params:
                 f"{where}: evaluate.tta {self.evaluate.tta!r} needs a model of pictures ({pictures}); "
                 f"model {self.model!r} takes the cached embeddings, which have 'flip' but no shifted views"
             )
-        backend = self.train.backend if self.train.backend != "auto" else os.environ.get("KERAS_BACKEND", "tensorflow")
+        from .runtime import resolve_backend
+        from .training.cluster import cluster_from
+
+        backend = resolve_backend(self.train.backend, cluster=cluster_from() is not None)
         if backend == "torch":
             sams = [(f"models.{self.model}", self.recipe), ("models.finetune.head", finetune.head)]
             for key, recipe in sams[: 2 if self.model == "finetune" else 1]:

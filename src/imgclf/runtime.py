@@ -48,13 +48,13 @@ def quiet_native_logs() -> Iterator[None]:
                     print(line, file=sys.stderr)
 
 
-def start_keras(backend: str = "auto"):
+def start_keras(backend: str = "auto", cluster: bool = False):
     """Import Keras on ``backend`` (see ``select_backend``) and initialize its devices, quietly; return keras.
 
     Call it before importing library modules that import Keras, so their start-up chatter is held back too.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    select_backend(backend)
+    select_backend(backend, cluster)
     with quiet_native_logs():
         import keras
 
@@ -103,17 +103,62 @@ def missing_backend(name: str) -> str | None:
     return None
 
 
-def select_backend(choice: str) -> str:
-    """Set ``KERAS_BACKEND`` for ``choice`` before Keras is imported; return the backend name.
+def _device() -> str:
+    return "gpu" if os.path.exists("/proc/driver/nvidia/gpus") and os.listdir("/proc/driver/nvidia/gpus") else "cpu"
 
-    ``auto`` keeps a ``KERAS_BACKEND`` the user exported, else takes ``FASTEST``
-    for the device type. A backend whose package is missing fails with one line
-    naming it; so does asking for another backend once Keras is imported.
+
+# Each "auto" of params.yaml's train section has one resolver here; the train stage calls them once, into its
+# training job (training/job.py), and nothing below re-reads the setting.
+
+
+def resolve_backend(setting: str, environ=os.environ, cluster: bool = False, device: str | None = None) -> str:
+    """train.backend: ``auto`` keeps a ``KERAS_BACKEND`` the user exported, else JAX for several processes
+    (its distributed runtime is the one the stage joins: training/cluster.py), else ``FASTEST`` for the device."""
+    if setting != "auto":
+        return setting
+    return environ.get("KERAS_BACKEND") or ("jax" if cluster else FASTEST[device or _device()])
+
+
+def resolve_precision(setting: str, gpus: int) -> str:
+    """train.mixed_precision as a Keras dtype policy: ``auto`` is mixed_float16 on a GPU, float32 on a CPU (where
+    bfloat16 pays for some models only, docs/models.md, and float32 computes the same on every CPU)."""
+    if setting != "auto":
+        return setting
+    return "mixed_float16" if gpus else "float32"
+
+
+def resolve_jit(setting, backend: str, gpus: int, replicas: int = 1) -> bool:
+    """train.jit_compile as a bool: ``auto`` is Keras' own rule for its ``"auto"`` (XLA on JAX, and on TensorFlow
+    with an accelerator and no tf.distribute strategy; never on PyTorch). A model with a layer XLA cannot
+    compile still falls back, as Keras does for ``jit_compile=True``."""
+    if isinstance(setting, bool):
+        return setting
+    if backend == "torch":
+        return False
+    if backend == "tensorflow":
+        return bool(gpus) and replicas == 1
+    return True
+
+
+def resolve_distribution(setting: str, cluster: bool, gpus: int) -> str:
+    """train.distribution: ``auto`` is several processes when the stage joined a cluster, data-parallel over
+    several GPUs, else one device."""
+    if setting != "auto":
+        return setting
+    if cluster:
+        return "multi_process"
+    return "data_parallel" if gpus > 1 else "none"
+
+
+def select_backend(choice: str, cluster: bool = False) -> str:
+    """Set ``KERAS_BACKEND`` for ``choice`` (see ``resolve_backend``) before Keras is imported; return it.
+
+    A backend whose package is missing fails with one line naming it; so does asking for another backend once
+    Keras is imported.
     """
     from .errors import ParamsError
 
-    device = "gpu" if os.path.exists("/proc/driver/nvidia/gpus") and os.listdir("/proc/driver/nvidia/gpus") else "cpu"
-    name = (os.environ.get("KERAS_BACKEND") or FASTEST[device]) if choice == "auto" else choice
+    name = resolve_backend(choice, cluster=cluster)
     if name not in BACKENDS:
         raise ParamsError(f"KERAS_BACKEND must be one of {', '.join(BACKENDS)}; got {name!r}")
     if problem := missing_backend(name):

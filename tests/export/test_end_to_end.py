@@ -6,14 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from fakes import featurized, with_batch_statistics
+from fakes import featurized, train, with_batch_statistics
 from imgclf.evaluation.inference import predict
 from imgclf.export.end_to_end import end_to_end_model
 from imgclf.io import load_array, write_json
-from imgclf.models.registry import train
+from imgclf.models.recipe import Augment
 from imgclf.params import FeaturesParams, ModelsParams, Params
 from imgclf.runtime import keras_state
-from imgclf.training.recipe import Augment
 
 FEATURES = FeaturesParams(backbone="resnet50", weights="none", image_size=32, batch_size=8)
 SEED = 3
@@ -47,7 +46,7 @@ def test_the_rebuilt_featurizer_reproduces_the_cached_embeddings(cache):
     from imgclf.features.manifest import FeatureManifest
 
     with keras_state(SEED):
-        featurizer = featurizer_from(FeatureManifest.load(cache / "features"), 24, SEED)
+        featurizer = featurizer_from(FeatureManifest.load(cache / "features"), 24)
     images = load_array(cache / "split" / "val_images.npy")
     cached = load_array(cache / "features" / "val.npy").astype("float32")
     assert cached.std() > 1e-3  # a real signal
@@ -60,7 +59,7 @@ def test_the_rebuilt_featurizer_reproduces_the_cached_embeddings(cache):
 def test_an_embedding_model_gets_the_featurize_backbone_in_front_and_matches_the_cache(cache, name, recipe):
     trained(cache, name, **recipe)
     with keras_state(SEED):  # the featurize stage's seed: the same random-init backbone
-        model = end_to_end_model(cache / name, cache / "features", 24, SEED)
+        model = end_to_end_model(cache / name, cache / "features", 24)
     images = load_array(cache / "split" / "test_images.npy")
     probs = model.predict(images, verbose=0)
     _, logits = predict(cache / name, cache / "split", cache / "features")  # the evaluate stage's way
@@ -73,7 +72,7 @@ def test_an_embedding_model_gets_the_featurize_backbone_in_front_and_matches_the
 
 def test_an_image_model_loses_its_augmentation_and_keeps_its_weights(cache):
     trained(cache, "mobilenet_v1", epochs=1, batch_size=8, alpha=0.25, shallow=True, augment=Augment(rotate=10.0))
-    model = end_to_end_model(cache / "mobilenet_v1", cache / "features", 24, SEED)
+    model = end_to_end_model(cache / "mobilenet_v1", cache / "features", 24)
     assert "augment" not in all_layer_names(model)
     images = load_array(cache / "split" / "test_images.npy")
     _, logits = predict(cache / "mobilenet_v1", cache / "split", cache / "features")
@@ -96,7 +95,7 @@ def test_with_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, name, 
             cache / name / "model.keras"
         )
     with keras_state(SEED):
-        model = end_to_end_model(cache / name, cache / "features", 24, SEED, tta)
+        model = end_to_end_model(cache / name, cache / "features", 24, tta)
     plain = model.get_layer(f"{name}_end_to_end")  # the model without TTA, which the TTA model calls per view
     images = load_array(cache / "split" / "test_images.npy")
     probs = model.predict(images, verbose=0)

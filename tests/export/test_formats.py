@@ -9,8 +9,8 @@ from imgclf.export import formats, parity
 from imgclf.export.formats import ExportError
 from imgclf.export.runners import FILES, format_of, load_runner
 from imgclf.models.registry import MODELS
+from imgclf.models.spec import BuildContext
 from imgclf.runtime import keras_state
-from imgclf.training.spec import BuildContext
 
 SIZE = 16
 

@@ -27,3 +27,22 @@ def test_resnet50_imagenet_weights_come_from_the_keras_location_with_its_md5(htt
     http_server.files["/mirror/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"] = b"not the weights"
     with pytest.raises(DownloadError, match=f"md5 mismatch: expected {md5}"):
         resolve_weights("resnet50", "imagenet", 1.0, 224)
+
+
+def test_a_random_backbone_is_a_function_of_its_seed_and_leaves_the_runs_own_generators_alone():
+    """Built mid-run (fine-tuning's phase 2, export), it must not reseed the generators the run draws from."""
+    import random
+
+    import numpy as np
+
+    random.seed(123)
+    first = build_backbone("mobilenet", None, 0.25, 32, seed=7).get_weights()
+    after_build = random.random()
+    random.seed(123)
+    expected_next = random.random()  # what the run would have drawn without the build
+    random.seed(999)  # whatever the run drew before
+    second = build_backbone("mobilenet", None, 0.25, 32, seed=7).get_weights()
+    assert after_build == expected_next
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    other = build_backbone("mobilenet", None, 0.25, 32, seed=8).get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))

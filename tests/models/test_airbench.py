@@ -6,7 +6,7 @@ import pytest
 
 from imgclf.errors import ParamsError
 from imgclf.models.airbench import PATCH_DIM, AirbenchParams, build, build_airbench, start_as_identity
-from imgclf.training.spec import BuildContext
+from imgclf.models.spec import BuildContext
 
 # airbench94.py's make_net, counted layer by layer: the 2x2 stem (3 -> 24, with bias) 312; the convolutions
 # 9 * (24*64 + 64*64 + 64*256 + 256*256 + 256*256 + 256*256) = 1,967,616; the BatchNormalization shifts

@@ -6,8 +6,8 @@ import pytest
 from imgclf.models.classifier import image_classifier
 from imgclf.models.mobilenet_v1 import build_mobilenet_v1
 from imgclf.models.mobilenet_v2 import build_mobilenet_v2
+from imgclf.models.recipe import Augment
 from imgclf.models.resnext import build_resnext
-from imgclf.training.recipe import Augment
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2", "resnext"])

@@ -6,17 +6,17 @@ import keras
 import numpy as np
 import pytest
 
-from fakes import featurized
+from fakes import featurized, train
 from imgclf.errors import ParamsError
 from imgclf.evaluation.reports import train_record
 from imgclf.features.manifest import FeatureManifest
 from imgclf.io import load_array
-from imgclf.models.finetune import FinetuneParams, finetune_backbone, finetune_model, joined_curve
+from imgclf.models.finetune import FinetuneParams, finetune_backbone, finetune_model
 from imgclf.models.head import HeadParams
-from imgclf.models.registry import train
+from imgclf.models.recipe import Augment
 from imgclf.params import FeaturesParams, ModelsParams, Params
 from imgclf.runtime import keras_state
-from imgclf.training.recipe import Augment
+from imgclf.training.finetune import joined_curve
 
 # A random-init ResNet50 keeps a signal at 32 px (its residual paths); random MobileNets decay to ~1e-17.
 FEATURES = FeaturesParams(backbone="resnet50", weights="none", alpha=1.0, image_size=32, batch_size=8)
@@ -31,7 +31,7 @@ def test_fine_tune_backbone_is_the_cached_one(cache):
     """Same seed, same manifest: the rebuilt backbone reproduces the cached embeddings."""
     manifest = FeatureManifest.load(cache / "features")
     keras.utils.set_random_seed(99)  # whatever was drawn before: the backbone is a function of its seed
-    backbone = finetune_backbone(manifest, fine_tune_at=160, seed=3)
+    backbone = finetune_backbone(manifest, fine_tune_at=160)
     identity = keras.Sequential([keras.Input((manifest.embedding_dim,))])
     model = finetune_model(manifest, backbone, identity, 24, Augment(flip=False, translate=0), seed=0)
     images = load_array(cache / "split" / "val_images.npy")
@@ -42,7 +42,7 @@ def test_fine_tune_backbone_is_the_cached_one(cache):
 
 def test_fine_tuning_leaves_batchnorm_statistics_alone_and_trains_from_fine_tune_at(cache, tmp_path):
     manifest = FeatureManifest.load(cache / "features")
-    backbone = finetune_backbone(manifest, fine_tune_at=160, seed=0)
+    backbone = finetune_backbone(manifest, fine_tune_at=160)
     head = keras.Sequential([keras.Input((manifest.embedding_dim,)), keras.layers.Dense(2)])
     model = finetune_model(manifest, backbone, head, 24, Augment(), seed=0)
     bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -68,7 +68,7 @@ def test_fine_tuning_leaves_batchnorm_statistics_alone_and_trains_from_fine_tune
 
 def test_adapted_batchnorm_trains_its_scales_and_statistics_and_predicts_on_them(cache):
     manifest = FeatureManifest.load(cache / "features")
-    backbone = finetune_backbone(manifest, fine_tune_at=160, seed=0, batchnorm="adapted")
+    backbone = finetune_backbone(manifest, fine_tune_at=160, batchnorm="adapted")
     head = keras.Sequential([keras.Input((manifest.embedding_dim,)), keras.layers.Dense(2)])
     model = finetune_model(manifest, backbone, head, 24, Augment(), seed=0, batchnorm="adapted")
     bns = [layer for layer in backbone.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -94,7 +94,7 @@ def test_fine_tune_at_beyond_the_backbone_names_the_param(cache):
     with pytest.raises(
         ParamsError, match=r"models\.finetune\.fine_tune_at must be below the 176 layers of resnet50; got 999"
     ):
-        finetune_backbone(manifest, fine_tune_at=999, seed=0)
+        finetune_backbone(manifest, fine_tune_at=999)
 
 
 def test_train_finetune_runs_both_phases(cache, tmp_path, capsys):

@@ -35,8 +35,8 @@ THROWAWAY = '''"""A throwaway model, to show that adding one is this module and 
 from dataclasses import dataclass
 
 from imgclf.constraints import Number, param
-from imgclf.training.recipe import ScratchOptimization
-from imgclf.training.spec import ModelSpec
+from imgclf.models.recipe import ScratchOptimization
+from imgclf.models.spec import ModelSpec
 
 
 @dataclass(frozen=True)

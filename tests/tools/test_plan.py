@@ -13,6 +13,7 @@ from imgclf.tools import measure as measure_module
 from imgclf.tools.lr_find import lr_find, report
 from imgclf.tools.measure import EpochTiming, measure
 from imgclf.tools.plan import STAGE_OVERHEAD_S, check_arguments, plan, stale_inputs, with_changes
+from imgclf.training.job import resolve_job
 
 
 def test_changes_are_read_as_dvc_writes_them_and_validated():
@@ -51,7 +52,8 @@ def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):
     monkeypatch.setattr(measure_module, "epoch_timing", timing)
     for precision in ("float32", "mixed_bfloat16"):
         params = with_changes(REPO / "params.yaml", ["model=airbench", f"train.mixed_precision={precision}"])
-        assert measure(params, Path("split"), Path("features"))["precision"] == precision
+        job = resolve_job(params.model, params.recipe, params.seed, params.train)
+        assert measure(job, Path("split"), Path("features"))["precision"] == precision
     assert seen == ["float32", "mixed_bfloat16"]
     assert keras.config.dtype_policy().name == "float32"  # put back after
 

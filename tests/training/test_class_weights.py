@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fakes import train
 from imgclf.data.sources import fetch
 from imgclf.data.split import split_dataset
 from imgclf.evaluation.inference import predict
 from imgclf.features.featurize import featurize
 from imgclf.io import write_json
-from imgclf.models.registry import train
 from imgclf.params import DataParams, FeaturesParams, ModelsParams, Params
 from imgclf.runtime import keras_state
 

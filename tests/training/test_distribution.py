@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
     from imgclf.training.distribution import placement, scaled
     from imgclf.models.head import build_head
     from imgclf.models.head import HeadParams
-    from imgclf.params import TrainParams
+    from imgclf.runtime import resolve_distribution
     from imgclf.training.fit import fit_classifier
 
     rng = np.random.default_rng(0)
@@ -44,12 +44,12 @@ SCRIPT = textwrap.dedent(
     with parallel.scope():
         head = build_head(8, 3, [16], 0.0, np.zeros(8), np.ones(8), seed=0)
         labels = np.arange(64) % 3
-        result = fit_classifier(head, recipe, TrainParams(distribution="data_parallel"),
+        result = fit_classifier(head, recipe, False,
                                 Batches(x, labels, 3, recipe.batch_size, seed=0), Batches(x, labels, 3, recipe.batch_size),
                                 pathlib.Path(tempfile.mkdtemp()) / "live", "models.head")
     print(json.dumps({"replicas": parallel.replicas, "engine": parallel.engine, "gap": gap,
                       "global_batch": recipe.batch_size, "epochs": result.epochs_run,
-                      "auto": placement("auto").replicas}))
+                      "auto": placement(resolve_distribution("auto", False, 0)).replicas}))
     """
 )
 

@@ -3,7 +3,6 @@ import dataclasses
 import pytest
 
 from imgclf.models.mobilenet_v1 import MobileNetV1Params
-from imgclf.training.fit import jit_setting
 from imgclf.training.fitted import fitted_warmup
 
 
@@ -24,11 +23,6 @@ def test_a_warmup_that_fits_is_left_alone(warmup, capsys):
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("value, keras_value", [("auto", "auto"), (True, True), (False, False)])
-def test_jit_compile_takes_yaml_booleans(value, keras_value):
-    assert jit_setting(value) == keras_value
-
-
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped raise, reported
 def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
     """Why the Ctrl-C test once ended 0: a SIGINT that lands while a ``__del__`` runs (TensorFlow's objects have
@@ -39,7 +33,6 @@ def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
     import numpy as np
 
     from imgclf.models.head import HeadParams, build_head
-    from imgclf.params import TrainParams
     from imgclf.runtime import interrupts_remembered
     from imgclf.training.batches import Batches
     from imgclf.training.fit import fit_classifier
@@ -55,7 +48,7 @@ def test_a_ctrl_c_that_python_dropped_still_stops_training(tmp_path):
 
     def fit(epochs, out):
         batches = Batches(x, labels, 2, 8, seed=0), Batches(x, labels, 2, 8)
-        return fit_classifier(head, dataclasses.replace(recipe, epochs=epochs), TrainParams(), *batches, out, "h")
+        return fit_classifier(head, dataclasses.replace(recipe, epochs=epochs), False, *batches, out, "h")
 
     with interrupts_remembered():
         item = Finalizer()
@@ -75,7 +68,6 @@ def test_a_ctrl_c_in_training_is_raised_after_the_batch_not_where_it_lands(tmp_p
     import numpy as np
 
     from imgclf.models.head import HeadParams, build_head
-    from imgclf.params import TrainParams
     from imgclf.runtime import interrupts_remembered
     from imgclf.training.batches import Batches
     from imgclf.training.fit import fit_classifier
@@ -100,7 +92,7 @@ def test_a_ctrl_c_in_training_is_raised_after_the_batch_not_where_it_lands(tmp_p
     probe = CtrlCInsideABatch()
     previous = signal.getsignal(signal.SIGINT)
     with interrupts_remembered(), pytest.raises(KeyboardInterrupt):
-        fit_classifier(head, recipe, TrainParams(), *batches, tmp_path, "h", callbacks=(probe,))
+        fit_classifier(head, recipe, False, *batches, tmp_path, "h", callbacks=(probe,))
     assert probe.after_the_signal == [1] and probe.batches_ended == 1  # raised by StopOnInterrupt, batch 1's end
     assert signal.getsignal(signal.SIGINT) is previous
 

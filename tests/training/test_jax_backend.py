@@ -19,9 +19,8 @@ SCRIPT = textwrap.dedent(
     from imgclf.models.classifier import image_classifier
     from imgclf.models.head import HeadParams, build_head
     from imgclf.models.layers import GroupedConv2D
-    from imgclf.training.recipe import Augment
+    from imgclf.models.recipe import Augment
     from imgclf.models.resnext import build_resnext
-    from imgclf.params import TrainParams
     from imgclf.training.batches import Batches
     from imgclf.training.distribution import placement
     from imgclf.training.fit import fit_classifier
@@ -59,7 +58,7 @@ SCRIPT = textwrap.dedent(
     labels = np.arange(32) % 4
     head = build_head(8, 4, [8], 0.0, np.zeros(8), np.ones(8), seed=0)
     recipe = dataclasses.replace(HeadParams(), epochs=2, batch_size=8, hidden_units=[8])
-    fitted = fit_classifier(head, recipe, TrainParams(), Batches(emb, labels, 4, 8, seed=0), Batches(emb, labels, 4, 8),
+    fitted = fit_classifier(head, recipe, False, Batches(emb, labels, 4, 8, seed=0), Batches(emb, labels, 4, 8),
                             pathlib.Path(tempfile.mkdtemp()) / "live", "models.head")
     result["epochs"] = fitted.epochs_run
 

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from imgclf.models.recipe import ScratchOptimization
 from imgclf.training.optim import WarmupSchedule, add_weight_decay, learning_rate, schedule_callbacks
-from imgclf.training.recipe import ScratchOptimization
 
 
 def lr_at(schedule, step):

@@ -12,11 +12,11 @@ from imgclf.models.airbench import TORCH_INIT, AirbenchParams, build
 from imgclf.models.layers import RandomShift
 from imgclf.models.resnext import ResNeXtParams
 from imgclf.models.resnext import build as build_resnext
+from imgclf.models.spec import BuildContext
 from imgclf.training.batches import Batches
 from imgclf.training.fitted import fitted_batch
 from imgclf.training.lookahead import BASE, Lookahead
 from imgclf.training.optim import ScaledSGD, WarmupSchedule, add_weight_decay, step_scales
-from imgclf.training.spec import BuildContext
 
 
 def sgd_steps(optimizer, variable, gradients):

@@ -8,11 +8,10 @@ import pytest
 
 from imgclf.evaluation.reports import history_table
 from imgclf.models.classifier import image_classifier
+from imgclf.models.recipe import Augment
 from imgclf.models.resnext import ResNeXtParams, build_resnext
-from imgclf.params import TrainParams
 from imgclf.training.batches import Batches
 from imgclf.training.fit import fit_classifier
-from imgclf.training.recipe import Augment
 from imgclf.training.resume import Checkpoint, run_fingerprint, run_key
 
 RECIPE = dataclasses.replace(
@@ -50,7 +49,7 @@ def fit(tmp, name, recipe=RECIPE, crash_at=None):
     val = Batches(images[:24], labels[:24], 3, recipe.batch_size)
     extra = (Crash(crash_at),) if crash_at is not None else ()
     result = fit_classifier(
-        model, recipe, TrainParams(), train, val, tmp / name / "live", "models.resnext", tmp / name / "ckpt", extra
+        model, recipe, False, train, val, tmp / name / "live", "models.resnext", tmp / name / "ckpt", extra
     )
     return model, result
 

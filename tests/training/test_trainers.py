@@ -7,16 +7,16 @@ import keras
 import numpy as np
 import pytest
 
+from fakes import train
 from imgclf.data.arrays import write_classes, write_subset
 from imgclf.evaluation.inference import predict
 from imgclf.evaluation.reports import history_table
 from imgclf.io import write_json
-from imgclf.models.registry import train
+from imgclf.models.recipe import Augment
 from imgclf.params import ModelsParams, Params
 from imgclf.runtime import keras_state
 from imgclf.training.fit import TrainingError
-from imgclf.training.recipe import Augment
-from imgclf.training.spec import Trained
+from imgclf.training.trained import Trained
 
 
 def blobs(rng, n_per_class, classes=3, dim=16):
@@ -129,11 +129,11 @@ def test_an_image_model_trains_one_epoch_and_saves_a_model_of_pixels(cache, name
     "bfloat16_units, gpus, warned", [(False, [], True), (True, [], False), (False, ["GPU"], False)]
 )
 def test_mixed_bfloat16_warns_only_where_the_cpu_emulates_it(monkeypatch, bfloat16_units, gpus, warned):
-    from imgclf.training import trainers
+    from imgclf.training import job
 
-    monkeypatch.setattr(trainers, "native_bfloat16", lambda: bfloat16_units)
-    monkeypatch.setattr(trainers, "accelerators", lambda: gpus)
-    message = trainers.precision_warning("mixed_bfloat16")
+    monkeypatch.setattr(job, "native_bfloat16", lambda: bfloat16_units)
+    monkeypatch.setattr(job, "accelerators", lambda: gpus)
+    message = job.precision_warning("mixed_bfloat16")
     assert (message is not None) == warned
     assert message is None or message.startswith("train.mixed_precision mixed_bfloat16: this CPU has no bfloat16")
-    assert trainers.precision_warning("float32") is None
+    assert job.precision_warning("float32") is None

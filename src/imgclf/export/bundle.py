@@ -19,7 +19,7 @@ from .end_to_end import end_to_end_model
 from .runners import FILES, PREPROCESSING, QUANTIZATION, load_runner
 
 if TYPE_CHECKING:
-    from ..params import ExportParams, Params
+    from .params import ExportParams
 
 
 def calibration_images(split_dir: Path, count: int, seed: int) -> np.ndarray:
@@ -90,19 +90,26 @@ def evaluated_agreement(
 
 
 def export_model(
-    train_dir: Path, features_dir: Path, split_dir: Path, predictions: Path, out: Path, params: Params
+    train_dir: Path,
+    features_dir: Path,
+    split_dir: Path,
+    predictions: Path,
+    out: Path,
+    export: ExportParams,
+    tta: str,
+    resize: str,
+    seed: int,
 ) -> dict:
-    """Write the export folder into ``out`` (run under ``runtime.keras_state(params.seed)``); return
-    metrics/export.json. ``predictions`` is evaluate's predictions.csv, which the model must reproduce."""
-    export = params.export
+    """Write the export folder into ``out`` (run under ``runtime.keras_state(seed)``); return metrics/export.json.
+    ``predictions`` is evaluate's predictions.csv, which the model must reproduce; ``tta`` is evaluate's views,
+    ``resize`` how fetch made pictures square (for the model card), ``seed`` draws int8's calibration pictures."""
     images, labels = read_split(split_dir, "test")
     classes = read_classes(split_dir)
-    tta = params.evaluate.tta
-    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), params.seed, tta)
-    paths = write_formats(model, out, export, split_dir, params.seed)
+    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), tta)
+    paths = write_formats(model, out, export, split_dir, seed)
     figures, reference = measure(paths, images, labels, export)
     evaluated = evaluated_agreement(reference, labels, classes, predictions, export, tta)
-    preprocessing = {"image_size": int(images.shape[1]), "resize": params.data.resize, "classes": classes, "tta": tta}
+    preprocessing = {"image_size": int(images.shape[1]), "resize": resize, "classes": classes, "tta": tta}
     write_json(out / PREPROCESSING, preprocessing)
     write_text(out / "labels.txt", "".join(f"{c}\n" for c in classes))
     metrics = {

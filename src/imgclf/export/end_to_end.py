@@ -2,7 +2,8 @@
 
 A model trained on the embedding cache (the probe, the head) gets the featurize
 backbone, with its pixel scaling and resize, in front of it: rebuilt from the
-manifest and the seed, so it is the very network whose embeddings the cache holds. A model of pictures loses its augmentation block, which acts only
+manifest (which records the seed a random init was drawn from), so it is the
+very network whose embeddings the cache holds. A model of pictures loses its augmentation block, which acts only
 in training but would leave random ops in an exported graph; the weights are
 the same objects. With ``evaluate.tta`` set, the model averages the probabilities
 of each picture's views (evaluation/tta.py), as evaluate scored them, so the
@@ -32,8 +33,8 @@ def without_augmentation(model: keras.Model) -> keras.Model:
     return keras.Model(model.get_layer(AUGMENT).output, model.output, name=f"{model.name}_inference")
 
 
-def featurizer_from(manifest: FeatureManifest, input_size: int, seed: int) -> keras.Model:
-    """The featurize stage's network, rebuilt from its manifest and seed, in float32 (the test embeddings')."""
+def featurizer_from(manifest: FeatureManifest, input_size: int) -> keras.Model:
+    """The featurize stage's network, rebuilt from its manifest, in float32 (the test embeddings')."""
     from ..features.backbones import resolve_weights
     from ..features.featurize import build_featurizer
     from ..features.params import FeaturesParams
@@ -42,15 +43,15 @@ def featurizer_from(manifest: FeatureManifest, input_size: int, seed: int) -> ke
         backbone=manifest.backbone, weights=manifest.weights, alpha=manifest.alpha, image_size=manifest.image_size
     )
     weights, _ = resolve_weights(manifest.backbone, manifest.weights, manifest.alpha, manifest.image_size)
-    return build_featurizer(params, (input_size, input_size, 3), weights, seed)
+    return build_featurizer(params, (input_size, input_size, 3), weights, manifest.seed)
 
 
-def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, seed: int, tta: str = "none") -> keras.Model:
+def end_to_end_model(train_dir: Path, features_dir: Path, input_size: int, tta: str = "none") -> keras.Model:
     """pixels (N, input_size, input_size, 3) uint8 -> probabilities (N, classes) float32."""
     summary = read_json(Path(train_dir) / "train.json")
     inputs = keras.Input((input_size, input_size, 3), dtype="uint8", name="images")
     if summary["input"] == "embeddings":
-        x = featurizer_from(FeatureManifest.load(features_dir), input_size, seed)(inputs)
+        x = featurizer_from(FeatureManifest.load(features_dir), input_size)(inputs)
         logits = load_model(Path(train_dir) / "model.keras")(x)
     else:
         logits = without_augmentation(load_model(Path(train_dir) / "model.keras"))(keras.ops.cast(inputs, "float32"))

@@ -6,7 +6,10 @@ scaled; that scaling and the resize run inside the model.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ParamsError
@@ -91,15 +94,33 @@ def on_pixels(pixels, name: str, image_size: int, backbone, training: bool | Non
 def build_backbone(name: str, weights: str | None, alpha: float, image_size: int, seed: int):
     """The headless backbone with global average pooling, input (image_size, image_size, 3) float.
 
-    A random init (``weights`` None) is drawn from ``seed``: keras.applications
-    constructors take no seed, so the global generators are seeded here, right
-    before, and the network is a function of these arguments wherever it is built
-    (featurize, fine-tuning, export), whatever was drawn before.
+    A random init (``weights`` None) is drawn from ``seed``, so the network is a function of these arguments
+    wherever it is built (featurize, fine-tuning, export), whatever was drawn before. keras.applications
+    constructors take no seed; Keras 3 seeds each unseeded initializer from Python's ``random`` as the layer is
+    made, so that generator alone is seeded for the build and then put back as it was: the run's own draws
+    (batch order, dropout, augmentation) go on as if the backbone had not been built.
     """
+    with python_random_seeded(seed if weights is None else None):
+        return _constructed(name, weights, alpha, image_size)
+
+
+@contextlib.contextmanager
+def python_random_seeded(seed: int | None) -> Iterator[None]:
+    """Python's global generator seeded with ``seed`` in the block (untouched for None), its state put back after."""
+    if seed is None:
+        yield
+        return
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _constructed(name: str, weights: str | None, alpha: float, image_size: int):
     import keras
 
-    if weights is None:
-        keras.utils.set_random_seed(seed)
     spec = BACKBONES[name]
     kwargs = {"alpha": alpha} if spec.has_alpha else {}
     if problem := alpha_problem(name, "none", alpha):

@@ -178,7 +178,7 @@ def featurize(
         seconds += embed(network, source, target, features.batch_size, f"featurize {desc}")
         target.flush()
         total += len(source)
-    manifest = _manifest(features, weights_file, images, rows, dim, choice)
+    manifest = _manifest(features, weights_file, images, rows, dim, choice, seed)
     timing = {
         "seconds": round(seconds, 3),
         "images": total,
@@ -190,7 +190,7 @@ def featurize(
 
 
 def _manifest(
-    features: FeaturesParams, weights_file, images: dict, rows: dict, dim: int, choice: Choice
+    features: FeaturesParams, weights_file, images: dict, rows: dict, dim: int, choice: Choice, seed: int
 ) -> FeatureManifest:
     return FeatureManifest(
         backbone=features.backbone,
@@ -206,5 +206,6 @@ def _manifest(
         embedding_dim=dim,
         dtype=np.dtype(CACHE_DTYPE).name,
         count={split: rows[split][1] - rows[split][0] for split in SPLITS},
+        seed=seed,
         views=features.views,
     )

@@ -26,6 +26,7 @@ class FeatureManifest:
     embedding_dim: int
     dtype: str  # of the cached vectors
     count: dict  # split -> images
+    seed: int = 0  # what a random init (weights none) was drawn from: export and fine-tuning rebuild it
     views: int = 1  # train_views.npy holds views - 1 augmented views of each training picture
     precision_check: dict = dataclasses.field(default_factory=dict)  # how features.precision was decided
     run: dict = dataclasses.field(default_factory=dict)  # hardware and versions (hardware.run_info)
@@ -37,9 +38,11 @@ class FeatureManifest:
     def load(cls, folder: str | Path) -> FeatureManifest:
         raw = read_json(Path(folder) / MANIFEST)
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(names - set(raw) - {"run", "precision_check"})
+        missing = sorted(names - set(raw) - {"run", "precision_check", "seed"})
         if missing:
             raise DataError(
                 f"{Path(folder) / MANIFEST}: not a features manifest (missing {', '.join(missing)}); rerun featurize"
             )
+        if "seed" not in raw and raw.get("weights") == "none":
+            raise DataError(f"{Path(folder) / MANIFEST}: made before manifests recorded their seed; rerun featurize")
         return cls(**{k: v for k, v in raw.items() if k in names})

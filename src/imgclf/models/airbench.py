@@ -27,13 +27,13 @@ import numpy as np
 
 from ..constraints import POSITIVE, UNIT_INTERVAL, Flag, FlagOr, ListOf, Number, OneOf, param
 from ..errors import ParamsError
-from ..training.recipe import SCHEDULES, WHITENED_STEM, Augment, ScratchOptimization
-from ..training.spec import ModelSpec
+from .recipe import SCHEDULES, WHITENED_STEM, Augment, ScratchOptimization
+from .spec import ModelSpec
 
 if TYPE_CHECKING:
     import keras
 
-    from ..training.spec import BuildContext
+    from .spec import BuildContext
 
 STEM_KERNEL = 2
 PATCH_DIM = STEM_KERNEL * STEM_KERNEL * 3

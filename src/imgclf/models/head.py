@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..constraints import UNIT_INTERVAL, ListOf, Number, param
-from ..training.recipe import Optimization
-from ..training.spec import ModelSpec
+from .recipe import Optimization
+from .spec import ModelSpec
 
 if TYPE_CHECKING:
     import keras
 
-    from ..training.spec import BuildContext
+    from .spec import BuildContext
 
 
 @dataclass(frozen=True)

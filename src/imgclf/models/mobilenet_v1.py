@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..constraints import POSITIVE, UNIT_INTERVAL, Flag, param
-from ..training.recipe import STRIDES, ScratchOptimization, check_strides
-from ..training.spec import ModelSpec
 from . import BN_MOMENTUM
+from .recipe import STRIDES, ScratchOptimization, check_strides
+from .spec import ModelSpec
 
 if TYPE_CHECKING:
     import keras
 
-    from ..training.spec import BuildContext
+    from .spec import BuildContext
 
 # (pointwise filters, stride slot) for the 13 separable blocks; a slot indexes ``strides``.
 # Slot 0 is the stem; slots 1-4 are the four downsampling blocks; None means stride 1.

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..constraints import POSITIVE, UNIT_INTERVAL, param
-from ..training.recipe import STRIDES, ScratchOptimization, check_strides
-from ..training.spec import ModelSpec
 from . import BN_MOMENTUM
+from .recipe import STRIDES, ScratchOptimization, check_strides
+from .spec import ModelSpec
 
 if TYPE_CHECKING:
     import keras
 
-    from ..training.spec import BuildContext
+    from .spec import BuildContext
 
 # (expansion t, output channels c, repeats n, stride slot) as in the paper's Table 2.
 # Slot indexes ``strides`` (slot 0 is the stem); None means stride 1.

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 from ..constraints import Number, OneOf, param
 from ..errors import ParamsError
-from ..training.recipe import ScratchOptimization
-from ..training.spec import ModelSpec
 from . import BN_MOMENTUM
+from .recipe import ScratchOptimization
+from .spec import ModelSpec
 
 if TYPE_CHECKING:
     import keras
 
-    from ..training.spec import BuildContext
+    from .spec import BuildContext
 
 STEM_CHANNELS = 64
 

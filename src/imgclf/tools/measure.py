@@ -20,7 +20,7 @@ from ..errors import ParamsError
 from .lr_find import lr_find
 
 
-def _batches(spec, recipe, params, split_dir: Path, features_dir: Path):
+def _batches(spec, recipe, job, split_dir: Path, features_dir: Path):
     from ..data.arrays import read_classes
     from ..training.batches import Batches
     from ..training.trainers import read_inputs
@@ -28,16 +28,16 @@ def _batches(spec, recipe, params, split_dir: Path, features_dir: Path):
     classes = len(read_classes(split_dir))
     (x, y), (xv, yv) = (read_inputs(spec.inputs, split_dir, features_dir, s) for s in ("train", "val"))
     return (
-        Batches(x, y, classes, recipe.batch_size, params.seed),
+        Batches(x, y, classes, recipe.batch_size, job.seed),
         Batches(xv, yv, classes, recipe.batch_size),
         x.shape[1:],
     )
 
 
-def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, shape):
+def _model(name: str, spec, recipe, job, split_dir: Path, features_dir: Path, shape):
     """The model ``name`` trains (fine-tuning: its phase 2, backbone and a fresh head), built for the data."""
     from ..data.arrays import read_classes, read_split
-    from ..training.spec import BuildContext
+    from ..models.spec import BuildContext
 
     classes = len(read_classes(split_dir))
     if name != "finetune":
@@ -46,7 +46,7 @@ def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path,
             if spec.inputs == "embeddings"
             else {"train_images": read_split(split_dir, "train")[0]}
         )
-        return spec.build(recipe, BuildContext(tuple(shape), classes, params.seed, **stats))
+        return spec.build(recipe, BuildContext(tuple(shape), classes, job.seed, **stats))
     from ..features.manifest import FeatureManifest
     from ..models.finetune import finetune_backbone, finetune_model
     from ..models.head import SPEC as HEAD
@@ -57,52 +57,48 @@ def _model(name: str, spec, recipe, params, split_dir: Path, features_dir: Path,
         BuildContext(
             (manifest.embedding_dim,),
             classes,
-            params.seed,
+            job.seed,
             embedding_mean=np.zeros(manifest.embedding_dim),
             embedding_variance=np.ones(manifest.embedding_dim),
         ),
     )
     return finetune_model(
         manifest,
-        finetune_backbone(manifest, recipe.fine_tune_at, params.seed, recipe.batchnorm),
+        finetune_backbone(manifest, recipe.fine_tune_at, recipe.batchnorm),
         head,
         shape[0],
         recipe.augment,
-        params.seed,
+        job.seed,
         recipe.batchnorm,
     )
 
 
-def measure(params, split_dir: Path, features_dir: Path, steps: int = 10, find_lr: bool = False) -> dict:
-    """Seconds per step and per epoch (validation included) of ``params.model``'s training on this data."""
+def measure(job, split_dir: Path, features_dir: Path, steps: int = 10, find_lr: bool = False) -> dict:
+    """Seconds per step and per epoch (validation included) of the job's training on this data."""
     from ..models.registry import MODELS
 
-    name, spec = params.model, MODELS[params.model]
-    if spec.train is not None and spec.build is None and name != "finetune":
+    name, spec = job.model, MODELS[job.model]
+    if spec.trainer == "linear_probe":
         raise ParamsError(f"model {name!r} trains without epochs (scikit-learn); it needs no plan")
-    recipe = params.recipe
+    recipe = job.recipe
     if name == "finetune":
         from ..features.manifest import FeatureManifest
 
         recipe = recipe.resolved(FeatureManifest.load(features_dir).backbone)
-    from ..runtime import dtype_policy
-    from ..training.trainers import precision_policy
-
     # Timed in the precision the run trains in: on a CPU with AVX512-BF16, mixed_bfloat16 trains airbench
     # 1.26x as fast as float32 and the MobileNets 0.7x (docs/benchmarks.md, section 2c).
-    policy = precision_policy(params.train.mixed_precision)
-    with dtype_policy(policy):
-        timing = epoch_timing(name, spec, recipe, params, split_dir, features_dir, steps)
+    with job.building():
+        timing = epoch_timing(name, spec, recipe, job, split_dir, features_dir, steps)
         # Fine-tuning's phase 1, the head on the cached embeddings, runs before the epochs sized: all its
         # epochs (an upper bound where its patience stops it early). Measured on a 45,000-picture run: 64 s.
-        head_s = head_phase_seconds(recipe.head, params, split_dir, features_dir, steps) if name == "finetune" else 0.0
+        head_s = head_phase_seconds(recipe.head, job, split_dir, features_dir, steps) if name == "finetune" else 0.0
         found = {}
         if find_lr:
-            model = _model(name, spec, recipe, params, split_dir, features_dir, timing.shape)
+            model = _model(name, spec, recipe, job, split_dir, features_dir, timing.shape)
             found = lr_find(model, timing.train, recipe)
     return {
         "recipe": recipe,
-        "precision": policy,
+        "precision": job.runtime.precision,
         "steps_per_epoch": len(timing.train),
         "step_s": timing.step_s,
         "epoch_s": timing.epoch_s,
@@ -139,7 +135,7 @@ class EpochTiming(NamedTuple):
 TIMED_EPOCHS = 4  # the first pays for tracing; the second and third are timed whole, start to start; the last ends
 
 
-def timed_epochs(model, recipe, runtime, train, val, steps: int) -> tuple:
+def timed_epochs(model, recipe, jit_compile: bool, train, val, steps: int) -> tuple:
     """(step_s, warmup_s, short_epoch_s, short_steps, overhead_s, spread, steps timed) of ``model`` trained as
     the train stage trains it.
 
@@ -167,7 +163,9 @@ def timed_epochs(model, recipe, runtime, train, val, steps: int) -> tuple:
         folder = Path(tmp)
         short = FirstBatches(train, count)
         start = time.perf_counter()
-        fit_classifier(model, timed, runtime, short, val, folder / "live", "plan", folder / "ckpt", callbacks=(clock,))
+        fit_classifier(
+            model, timed, jit_compile, short, val, folder / "live", "plan", folder / "ckpt", callbacks=(clock,)
+        )
     within = [b - a for (ea, a), (eb, b) in itertools.pairwise(batch_ends) if ea == eb and ea > 1]
     firsts = [end - begins[epoch - 1] for epoch, end in batch_ends if epoch > 1]  # one-step epochs: from the start
     steps_s = within or firsts
@@ -180,21 +178,21 @@ def timed_epochs(model, recipe, runtime, train, val, steps: int) -> tuple:
     return step_s, warmup_s, short_epoch_s, count, overhead_s, (q3 - q1) / step_s, len(steps_s)
 
 
-def epoch_timing(name: str, spec, recipe, params, split_dir: Path, features_dir: Path, steps: int) -> EpochTiming:
+def epoch_timing(name: str, spec, recipe, job, split_dir: Path, features_dir: Path, steps: int) -> EpochTiming:
     """Times ``name``'s training on the prepared data as the train stage runs it (``timed_epochs``), at the batch
     it trains at (``fitted_batch``)."""
     from ..data.arrays import read_split
     from ..training.fitted import fitted_batch
 
     recipe = fitted_batch(recipe, len(read_split(split_dir, "train")[1]), f"models.{name}")
-    train, val, shape = _batches(spec, recipe, params, split_dir, features_dir)
-    model = _model(name, spec, recipe, params, split_dir, features_dir, shape)
-    return EpochTiming(train, shape, *timed_epochs(model, recipe, params.train, train, val, steps))
+    train, val, shape = _batches(spec, recipe, job, split_dir, features_dir)
+    model = _model(name, spec, recipe, job, split_dir, features_dir, shape)
+    return EpochTiming(train, shape, *timed_epochs(model, recipe, job.runtime.jit_compile, train, val, steps))
 
 
-def head_phase_seconds(head_recipe, params, split_dir: Path, features_dir: Path, steps: int) -> float:
+def head_phase_seconds(head_recipe, job, split_dir: Path, features_dir: Path, steps: int) -> float:
     """Seconds of fine-tuning's phase 1 (``head_recipe.epochs`` on the embeddings), timed as the epochs are."""
     from ..models.registry import MODELS
 
-    timing = epoch_timing("head", MODELS["head"], head_recipe, params, split_dir, features_dir, steps)
+    timing = epoch_timing("head", MODELS["head"], head_recipe, job, split_dir, features_dir, steps)
     return timing.warmup_s + head_recipe.epochs * timing.epoch_s

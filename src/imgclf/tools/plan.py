@@ -139,7 +139,10 @@ def run(args: argparse.Namespace) -> None:
     from ..runtime import start_keras
 
     start_keras(params.train.backend)
-    measured = measure(params, split_dir, features_dir, args.steps, args.lr_find)
+    from ..training.job import resolve_job
+
+    job = resolve_job(params.model, params.recipe, params.seed, params.train)
+    measured = measure(job, split_dir, features_dir, args.steps, args.lr_find)
     key = f"models.{params.model}.epochs"
     sized = plan(args.minutes, measured, key)
     changes = [c for c in args.changes if not c.startswith(f"{key}=")]

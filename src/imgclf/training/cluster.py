@@ -259,7 +259,9 @@ def join(train, argv: list[str]) -> tuple[Cluster | None, int | None]:
                 "every process (docs/distribution.md), or a SLURM or Open MPI job of several tasks"
             )
         return None, None
-    backend = train.backend if train.backend != "auto" else os.environ.get("KERAS_BACKEND", "jax")
+    from ..runtime import resolve_backend
+
+    backend = resolve_backend(train.backend, cluster=True)
     if backend != "jax":
         raise ParamsError(
             f"training over {cluster.processes} processes runs on the jax Keras backend; train.backend (or "

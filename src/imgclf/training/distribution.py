@@ -72,8 +72,9 @@ def _jax(mode: str) -> Placement:
 
 
 def placement(mode: str) -> Placement:
-    """``auto``: data-parallel over several GPUs, or over the processes of a cluster the stage joined (JAX);
-    ``none``; ``data_parallel``; ``multi_process`` (joined by the stage, see ``training.cluster``)."""
+    """The devices for train.distribution ``mode``, resolved (``runtime.resolve_distribution``): ``none``;
+    ``data_parallel`` over the local devices; ``multi_process``, the processes the stage joined (JAX,
+    ``training.cluster``)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _tensorflow(mode)

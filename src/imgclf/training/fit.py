@@ -26,18 +26,12 @@ from .optim import add_weight_decay, make_optimizer, schedule_callbacks
 from .resume import Checkpoint, EpochCheckpointer, open_checkpoint
 
 if TYPE_CHECKING:
+    from ..models.recipe import Optimization
     from .batches import Batches
-    from .params import TrainParams
-    from .recipe import Optimization
 
 
 class TrainingError(PipelineError):
     """Training cannot go on (a diverged loss)."""
-
-
-def jit_setting(mode: str | bool):
-    """params' auto/true/false to Keras' ``jit_compile`` ("auto" lets Keras choose: XLA on GPU, not on CPU)."""
-    return mode if isinstance(mode, bool) else "auto"
 
 
 class EpochOrder(keras.callbacks.Callback):
@@ -129,8 +123,9 @@ class StartPoint:
     resumed: bool = False
 
 
-def compile_for(model: keras.Model, recipe: Optimization, runtime: TrainParams, steps_per_epoch: int) -> keras.Model:
-    """Weight decay, the optimizer and schedule, SAM when asked: the model ``fit`` is called on."""
+def compile_for(model: keras.Model, recipe: Optimization, jit_compile: bool, steps_per_epoch: int) -> keras.Model:
+    """Weight decay, the optimizer and schedule, SAM when asked: the model ``fit`` is called on. ``jit_compile``
+    is the job's resolved one (``runtime.resolve_jit``)."""
     from .sam import sharpness_aware
 
     add_weight_decay(model, recipe)
@@ -139,7 +134,7 @@ def compile_for(model: keras.Model, recipe: Optimization, runtime: TrainParams, 
         optimizer=make_optimizer(recipe, steps_per_epoch, model),
         loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=recipe.label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-        jit_compile=jit_setting(runtime.jit_compile),
+        jit_compile=jit_compile,
     )
     return trainer
 
@@ -211,7 +206,7 @@ def callback_chain(train, recipe, live, live_dir: Path, checkpoint, start: Start
 def fit_classifier(
     model: keras.Model,
     recipe: Optimization,
-    runtime: TrainParams,
+    jit_compile: bool,
     train: Batches,
     val: Batches,
     live_dir: Path,
@@ -234,7 +229,7 @@ def fit_classifier(
     recipe = fitted_warmup(recipe, key)
     if process[1] > 1:
         train, val = (ProcessRows(batches, *process) for batches in (train, val))
-    trainer = compile_for(model, recipe, runtime, len(train))
+    trainer = compile_for(model, recipe, jit_compile, len(train))
     checkpoint = open_checkpoint(checkpoint_dir, process)
     if checkpoint and checkpoint.state and checkpoint.state.get("finished"):
         checkpoint.restore(trainer)  # the saved variables are the best epoch's

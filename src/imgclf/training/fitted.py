@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .recipe import Optimization
+    from ..models.recipe import Optimization
 
 
 def fitted_warmup(recipe: Optimization, key: str) -> Optimization:

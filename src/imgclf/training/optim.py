@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from .recipe import WHITENED_STEM
+from ..models.recipe import WHITENED_STEM
 
 TRIANGLE = (0.2, 0.07)  # airbench94's: warmup from a fifth of the peak, linear decay to 0.07 of it
 

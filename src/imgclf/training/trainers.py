@@ -1,18 +1,13 @@
-"""Training a model whatever it is: ``train_model`` runs a ``ModelSpec``'s own trainer, or builds and fits it.
+"""The generic trainer, and the pieces every trainer shares: a ``ModelSpec``'s model built for the data and fitted.
 
 Every trainer writes ``model.keras`` (the model's inputs in, logits out) into
 its output folder and returns a ``Trained``: train.json's content and the
-timing. The seed is the caller's (``runtime.keras_state``); the dtype policy
-is an argument, carried by the ``Run`` and applied where models are built;
-placement and the recipe's scaling to the device count are set up once, in ``prepare``.
+timing. It gets one ``TrainingJob`` (training/job.py): the recipe, the seed and
+the resolved runtime; the seed is set by the caller (``runtime.keras_state``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,71 +15,16 @@ import keras
 import numpy as np
 
 from ..data.arrays import read_classes, read_embeddings, read_split, read_views
-from ..hardware import accelerators, native_bfloat16
-from ..runtime import dtype_policy
+from ..hardware import accelerators
+from ..models.spec import BuildContext, ModelSpec
 from .batches import Batches, balanced_weights
-from .distribution import Placement, placement, scaled
 from .fit import FitResult, fit_classifier
 from .fitted import fitted_batch
 from .saving import save_model
-from .spec import BuildContext, ModelSpec, Trained
+from .trained import Trained
 
 if TYPE_CHECKING:
-    from ..params import Params
-
-
-def precision_policy(mode: str) -> str:
-    """train.mixed_precision as a Keras dtype policy: ``auto`` is mixed_float16 on a GPU, float32 on a CPU."""
-    if mode != "auto":
-        return mode
-    return "mixed_float16" if accelerators() else "float32"
-
-
-def precision_warning(policy: str) -> str | None:
-    """Why ``policy`` will be slow here, where it will: bfloat16 on a CPU that only emulates it."""
-    if policy == "mixed_bfloat16" and not accelerators() and not native_bfloat16():
-        return (
-            "train.mixed_precision mixed_bfloat16: this CPU has no bfloat16 units (AVX512-BF16 or AMX), so "
-            "bfloat16 is emulated and slower than float32 here; `imgclf plan` times both"
-        )
-    return None
-
-
-@dataclass
-class Run:
-    """How one training run is placed and computed; the same for every trainer."""
-
-    placement: Placement
-    policy: str  # Keras dtype policy the models are built under
-
-    def scaled(self, recipe):
-        """The recipe for this run's devices: per-device batch, learning rate times the device count."""
-        return scaled(recipe, self.placement.replicas)
-
-    @contextlib.contextmanager
-    def building(self) -> Iterator[None]:
-        """Where models are built and fitted: under the run's dtype policy, in the strategy scope (devices)."""
-        with dtype_policy(self.policy), self.placement.scope():
-            yield
-
-    @property
-    def process(self) -> tuple[int, int]:
-        """(this process, processes) when several train one model together; (0, 1) otherwise."""
-        return self.placement.process, self.placement.processes
-
-    def record(self, recipe) -> dict:
-        place = self.placement
-        return {
-            "precision": self.policy,
-            "replicas": place.replicas,
-            "processes": place.processes,
-            "distribution": place.engine,
-            "global_batch": recipe.batch_size,
-        }
-
-
-def prepare(params: Params, policy: str) -> Run:
-    return Run(placement(params.train.distribution), policy)
+    from .job import TrainingJob
 
 
 def trainable_count(model: keras.Model) -> int:
@@ -133,8 +73,7 @@ def fit_built(
     spec: ModelSpec,
     recipe,
     key: str,
-    params: Params,
-    run: Run,
+    job: TrainingJob,
     split_dir: Path,
     features_dir: Path,
     live_dir: Path,
@@ -150,7 +89,7 @@ def fit_built(
         if spec.inputs == "embeddings"
         else {"train_images": x}
     )
-    context = BuildContext(tuple(x.shape[1:]), classes, params.seed, on_gpu=bool(accelerators()), **stats)
+    context = BuildContext(tuple(x.shape[1:]), classes, job.seed, on_gpu=bool(accelerators()), **stats)
     augment = getattr(recipe, "augment", None)
     mixing = (augment.mixup_alpha, augment.cutmix_alpha) if augment else (0.0, 0.0)
     views = read_views(features_dir, x.shape) if spec.inputs == "embeddings" else None
@@ -161,51 +100,30 @@ def fit_built(
         y,
         classes,
         recipe.batch_size,
-        params.seed,
+        job.seed,
         *mixing,
         views=views,
         class_weights=weights,
         alternate_flip=alternate,
     )
     val = Batches(x_val, y_val, classes, recipe.batch_size)
-    with run.building():
+    with job.building():
         model = spec.build(recipe, context)
-        result = fit_classifier(model, recipe, params.train, train, val, live_dir, key, checkpoint, process=run.process)
+        result = fit_classifier(
+            model, recipe, job.runtime.jit_compile, train, val, live_dir, key, checkpoint, process=job.process
+        )
     return model, result, len(y), len(y_val)
 
 
 def train_keras(
-    spec: ModelSpec, params: Params, run: Run, split_dir: Path, features_dir: Path, out: Path, checkpoints: Path | None
+    spec: ModelSpec, job: TrainingJob, split_dir: Path, features_dir: Path, out: Path, checkpoints
 ) -> Trained:
     """A model the spec can build: built for the data, fitted with ``fit_classifier``."""
-    recipe = run.scaled(params.recipe)
+    recipe = job.scaled()
     model, result, n_train, n_val = fit_built(
-        spec,
-        recipe,
-        f"models.{params.model}",
-        params,
-        run,
-        split_dir,
-        features_dir,
-        out / "live",
-        checkpoint_phase(checkpoints, "main"),
+        spec, recipe, job.key, job, split_dir, features_dir, out / "live", checkpoint_phase(checkpoints, "main")
     )
     save_model(model, out / "model.keras")
     return Trained(
-        summary(model, params.model, spec.inputs, result, n_train, n_val, **run.record(recipe)), result.timing()
+        summary(model, job.model, spec.inputs, result, n_train, n_val, **job.record(recipe)), result.timing()
     )
-
-
-def train_model(
-    spec: ModelSpec,
-    params: Params,
-    split_dir: Path,
-    features_dir: Path,
-    out: Path,
-    checkpoints: Path | None = None,
-    policy: str = "float32",
-) -> Trained:
-    """Train ``params.model`` as ``spec`` says, under dtype ``policy``; with ``checkpoints``, resume from and
-    save epoch checkpoints there."""
-    trainer = spec.train or functools.partial(train_keras, spec)
-    return trainer(params, prepare(params, policy), Path(split_dir), Path(features_dir), Path(out), checkpoints)
