@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -111,12 +112,17 @@ def wait_for_epoch(root: Path, epoch: int, processes: list, timeout_s: float = 3
 
 
 def interrupt_after_epoch(root: Path, cmd: list[str], epoch: int, sig: int) -> tuple[int, str, str]:
-    """Run ``cmd``; send ``sig`` to all of it (dvc and the stage) once epoch ``epoch`` is checkpointed."""
+    """Run ``cmd``; send ``sig`` to all of it (dvc and the stage) once epoch ``epoch`` is checkpointed.
+
+    The moment the checkpoint is seen, the whole process group is frozen (SIGSTOP), then signalled, then let
+    go: however fast its epochs, the run cannot end between the event and the signal."""
     shutil.rmtree(root / "checkpoints", ignore_errors=True)
     process = start(root, *cmd)
     reached = wait_for_epoch(root, epoch, [process])
     if reached:
+        os.killpg(process.pid, signal.SIGSTOP)
         os.killpg(process.pid, sig)
+        os.killpg(process.pid, signal.SIGCONT)
     out, err = process.communicate(timeout=120)
     assert reached, f"training ended before it could be interrupted:\n{out}\n{err}"
     return process.returncode, out, err

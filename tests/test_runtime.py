@@ -15,17 +15,69 @@ from imgclf.data.arrays import write_classes, write_subset
 from imgclf.errors import ParamsError
 from imgclf.features.featurize import featurize
 from imgclf.params import FeaturesParams
-from imgclf.runtime import keras_state, select_backend
+from imgclf.runtime import (
+    keras_state,
+    resolve_backend,
+    resolve_distribution,
+    resolve_jit,
+    resolve_precision,
+    select_backend,
+)
 from projects import SMALL_BACKBONE
 
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 
 
-def test_auto_is_the_fastest_measured_on_this_device_type():
-    import keras
+@pytest.mark.parametrize(
+    "setting, environ, cluster, device, expected",
+    [
+        ("auto", {}, False, "cpu", "tensorflow"),  # measured fastest on a CPU (benchmarks/backends.py)
+        ("auto", {}, True, "cpu", "jax"),  # several processes: JAX's distributed runtime (training/cluster.py)
+        ("auto", {"KERAS_BACKEND": "torch"}, False, "cpu", "torch"),  # the user's own choice, kept
+        ("auto", {"KERAS_BACKEND": "torch"}, True, "cpu", "torch"),  # ... which the cluster then refuses
+        ("jax", {"KERAS_BACKEND": "torch"}, False, "gpu", "jax"),  # a named backend is the backend
+    ],
+)
+def test_train_backend_auto_has_one_answer_for_every_caller(setting, environ, cluster, device, expected):
+    """The stage, the cluster join and params validation once answered "auto" differently (tensorflow, the
+    fastest, jax); they all ask resolve_backend now."""
+    assert resolve_backend(setting, environ, cluster, device) == expected
 
-    if keras.backend.backend() == "tensorflow" and "KERAS_BACKEND" not in os.environ:
-        assert select_backend("auto") == "tensorflow"  # measured fastest on a CPU (benchmarks/backends.py)
+
+def test_the_other_autos_resolve_as_documented():
+    assert [resolve_precision("auto", gpus) for gpus in (0, 1)] == ["float32", "mixed_float16"]
+    assert resolve_precision("mixed_bfloat16", 0) == "mixed_bfloat16"
+    # Keras' own "auto": XLA on JAX, on TensorFlow only with an accelerator and no tf.distribute strategy
+    assert [resolve_jit("auto", "tensorflow", gpus, replicas) for gpus, replicas in ((0, 1), (1, 1), (2, 2))] == [
+        False,
+        True,
+        False,
+    ]
+    assert (resolve_jit("auto", "jax", 0), resolve_jit("auto", "torch", 1), resolve_jit(True, "torch", 0)) == (
+        True,
+        False,
+        True,
+    )
+    assert [resolve_distribution("auto", cluster, gpus) for cluster, gpus in ((False, 0), (False, 2), (True, 0))] == [
+        "none",
+        "data_parallel",
+        "multi_process",
+    ]
+
+
+def test_no_module_but_the_resolvers_decides_what_a_train_setting_auto_means():
+    """One resolver per setting: anywhere else, comparing a train setting with "auto" is a second answer."""
+    import re
+
+    pattern = re.compile(
+        r"\b(?:train|runtime)\.(?:backend|mixed_precision|jit_compile|distribution)\s*[!=]=\s*[\"']auto"
+    )
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in [*(REPO / "src" / "imgclf").rglob("*.py"), *(REPO / "stages").glob("*.py")]
+        if path.name != "runtime.py" and pattern.search(path.read_text())
+    ]
+    assert offenders == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="torch is installed here")

@@ -1,15 +1,25 @@
 import threading
-import time
 
 from imgclf.data.parallel import ordered_map
 
 
 def test_results_come_in_input_order_whatever_finishes_first():
-    def slow_for_small(n):
-        time.sleep(0.01 * (5 - n % 5))
+    """Four items at a time meet at a barrier, so the map must run them at once (a sequential one would never
+    pass it); each group finishes in reverse order, so the order out is the map's doing."""
+    barrier = threading.Barrier(4, timeout=30)
+    finished = threading.Condition()
+    done = []
+
+    def work(n):
+        barrier.wait()  # all four of a group are running together
+        with finished:  # the last of each group of four finishes first
+            finished.wait_for(lambda: n % 4 == 3 or n + 1 in done)
+            done.append(n)
+            finished.notify_all()
         return n * n
 
-    assert list(ordered_map(slow_for_small, range(20), workers=4)) == [n * n for n in range(20)]
+    assert list(ordered_map(work, range(20), workers=4)) == [n * n for n in range(20)]
+    assert done[:4] == [3, 2, 1, 0]
 
 
 def test_at_most_a_bounded_number_of_items_is_in_flight():

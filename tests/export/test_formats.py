@@ -94,11 +94,34 @@ def test_the_saved_model_signature_takes_uint8_images(exported):
     np.testing.assert_allclose(probs.numpy(), reference[:3], atol=1e-5)
 
 
-def test_latency_and_throughput_are_measured(exported):
-    out, pictures, *_ = exported
-    runner = load_runner(out / FILES["tflite"])
-    p50, p95 = parity.latency_ms(runner, pictures[0], repeats=5)
-    assert 0 < p50 <= p95 and parity.throughput(runner, pictures, 8) > 0
+def test_latency_is_the_median_and_95th_percentile_of_single_pictures_and_throughput_is_pictures_a_second(
+    monkeypatch,
+):
+    """On a clock that a fake runner moves by known amounts: 1, 2, ..., 20 ms a call after the warm-up one."""
+
+    class Clock:
+        now = 0.0
+
+        @classmethod
+        def perf_counter(cls):
+            return cls.now
+
+    class Runner:
+        calls = 0
+
+        def predict(self, batch):
+            Runner.calls += 1
+            Clock.now += (Runner.calls - 1) / 1000 if Runner.calls > 1 else 5.0  # the warm-up call is slow
+            return np.zeros((len(batch), 2))
+
+    monkeypatch.setattr(parity, "time", Clock)
+    assert parity.latency_ms(Runner(), np.zeros((4, 4, 3)), repeats=20) == pytest.approx((10.5, 19.0))
+    Runner.calls, Clock.now = 100, 0.0  # the warm-up, then four batches of 8 taking 0.101 ... 0.104 s
+    assert parity.throughput(Runner(), np.zeros((32, 4, 4, 3)), 8) == pytest.approx(32 / 0.41)
+
+
+def test_the_formats_sizes_are_measured(exported):
+    out, *_ = exported
     assert parity.size_bytes(out / FILES["saved_model"]) > parity.size_bytes(out / FILES["tflite"]) * 0.5
 
 

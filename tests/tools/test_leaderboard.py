@@ -238,3 +238,11 @@ def test_a_run_left_at_auto_groups_with_one_that_set_what_auto_became():
     assert grouped(runs([by_hand, auto, frozen]))["n"].tolist() == [2, 1]
     assert runs([auto]).iloc[0]["config"]["models.finetune.head.epochs"] == 40
     assert runs([by_hand]).iloc[0]["recipe"] == "epochs=3, learning_rate=0.001"
+
+
+def test_the_readme_names_every_param_that_does_not_split_a_group():
+    from fakes import REPO
+    from imgclf.tools.leaderboard import INERT
+
+    said = (REPO / "README.md").read_text().replace("\n", " ")
+    assert all(f"`{key.rstrip('.')}" in said for key in INERT), INERT
