@@ -110,7 +110,6 @@ def check_model(
     files = table["path"].str.split("/").str[-3:].str.join("/")  # test/<class>/<file>, as predictions.csv names them
     differ = (table["label_1"].to_numpy() != scored.loc[files].to_numpy()).sum()
     assert differ <= 1, f"imgclf predict and evaluate disagree on {differ} of {len(table)} test pictures"
-    assert exported["evaluate"]["disagreeing_pictures"] <= 1
     card = (root / "data" / "export" / "model_card.md").read_text()
     assert ("with its mirror image's" in card) == (tta != "none")
 

@@ -1,10 +1,11 @@
-"""The views of test-time augmentation (evaluation/tta.py): what each is, and the Keras layers that export builds
-for them computing the same pictures."""
+"""The views of test-time augmentation (evaluation/tta.py): what each is, and the Keras layers that make them
+(models/layers.py) computing the pictures a numpy implementation of the same views makes."""
 
 import numpy as np
 import pytest
+from test_scoring import numpy_view
 
-from imgclf.evaluation.tta import TTA_MODES, View, view_of, views
+from imgclf.evaluation.tta import TTA_MODES, View, views
 
 
 @pytest.mark.parametrize("tta", TTA_MODES)
@@ -16,20 +17,21 @@ def test_the_views_are_distinct_and_their_weights_sum_to_one(tta):
 
 
 def test_a_shift_moves_the_picture_and_reflects_its_border():
+    """The numpy views the layers are held to, pinned by hand."""
     picture = np.arange(4 * 5 * 1).reshape(1, 4, 5, 1)
-    down = view_of(picture, View(False, 1, 1.0))[0, :, :, 0]
+    down = numpy_view(picture, View(False, 1, 1.0))[0, :, :, 0]
     np.testing.assert_array_equal(down[1:, 1:], picture[0, :-1, :-1, 0])  # everything one pixel down and right
     np.testing.assert_array_equal(down[0, 1:], picture[0, 1, :-1, 0])  # the new top row mirrors row 1, as np.pad
     np.testing.assert_array_equal(down[1:, 0], picture[0, :-1, 1, 0])  # reflect does (the edge is not repeated)
-    up = view_of(picture, View(False, -1, 1.0))[0, :, :, 0]
+    up = numpy_view(picture, View(False, -1, 1.0))[0, :, :, 0]
     np.testing.assert_array_equal(up[:-1, :-1], picture[0, 1:, 1:, 0])
-    mirrored_then_moved = view_of(picture, View(True, 1, 1.0))[0, :, :, 0]
+    mirrored_then_moved = numpy_view(picture, View(True, 1, 1.0))[0, :, :, 0]
     np.testing.assert_array_equal(mirrored_then_moved[1:, 1:], picture[0, :-1, ::-1, 0][:, :-1])
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
-def test_the_exported_models_view_layers_give_the_pictures_and_weights_evaluate_uses(dtype):
-    """Export's StackViews and WeighViews against evaluate's numpy, on every view of flip_translate."""
+def test_the_view_layers_give_the_pictures_and_weights_the_views_define(dtype):
+    """StackViews and WeighViews against numpy, on every view of flip_translate."""
     import keras
 
     from imgclf.models.layers import StackViews, WeighViews
@@ -37,7 +39,7 @@ def test_the_exported_models_view_layers_give_the_pictures_and_weights_evaluate_
     chosen = views("flip_translate")
     pictures = np.random.default_rng(0).integers(0, 256, (3, 7, 6, 3)).astype(dtype)
     stacked = keras.ops.convert_to_numpy(StackViews([(v.mirror, v.shift) for v in chosen])(pictures))
-    expected = np.stack([view_of(pictures, v) for v in chosen])
+    expected = np.stack([numpy_view(pictures, v) for v in chosen])
     np.testing.assert_array_equal(stacked.reshape(expected.shape), expected)
     probs = np.random.default_rng(1).random((len(chosen), 3, 4)).astype("float32")
     mean = keras.ops.convert_to_numpy(WeighViews([v.weight for v in chosen])(probs.reshape(-1, 4)))

@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from test_scoring import numpy_view
 
 from imgclf.export import formats, parity
 from imgclf.export.formats import ExportError
@@ -29,13 +30,13 @@ def exported(tmp_path_factory):
     recipe = dataclasses.replace(spec.params(), alpha=0.25, shallow=True)
     with keras_state(0):
         trained = spec.build(recipe, BuildContext((SIZE, SIZE, 3), 4, 0))
-    from imgclf.evaluation.tta import view_of, views
-    from imgclf.export.end_to_end import with_tta, without_augmentation
+    from imgclf.evaluation.scoring import with_views, without_augmentation
+    from imgclf.evaluation.tta import views
 
     inputs = keras.Input((SIZE, SIZE, 3), dtype="uint8")
-    logits = without_augmentation(trained)(keras.ops.cast(inputs, "float32"))
-    plain = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(logits))
-    model = with_tta(plain, "flip_translate")  # a superset of the flip and plain graphs: one conversion covers all
+    plain = keras.Model(inputs, without_augmentation(trained)(keras.ops.cast(inputs, "float32")))  # logits
+    averaged = with_views(plain, "flip_translate")  # a superset of the flip and plain graphs: one conversion covers all
+    model = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(averaged(inputs)))
     pictures = np.random.default_rng(0).integers(0, 256, (40, SIZE, SIZE, 3), dtype=np.uint8)
     with_batch_statistics(trained, pictures)  # else every picture gets the same probabilities
     formats.write_keras(model, out / FILES["keras"])
@@ -45,7 +46,7 @@ def exported(tmp_path_factory):
     formats.write_tflite_weights(out / FILES["saved_model"], out / FILES["tflite_dynamic"], "int8")
     formats.write_tflite_int8(out / FILES["saved_model"], out / FILES["tflite_int8"], pictures[:20])
     formats.write_onnx(out / FILES["saved_model"], out / FILES["onnx"])
-    each_view = [(v.weight, plain.predict(view_of(pictures, v), verbose=0)) for v in views("flip_translate")]
+    each_view = [(v.weight, plain.predict(numpy_view(pictures, v), verbose=0)) for v in views("flip_translate")]
     return out, pictures, model.predict(pictures, verbose=0), each_view
 
 
@@ -62,11 +63,14 @@ def test_each_float_format_agrees_with_the_keras_model(exported, name):
 
 
 def test_the_exported_model_averages_the_views_evaluate_scores(exported):
+    """The softmax of the views' weighted logits (airbench's test), each view made here by numpy."""
+    from scipy.special import softmax
+
     _, _, reference, each_view = exported
-    np.testing.assert_allclose(reference, sum(weight * probs for weight, probs in each_view), atol=1e-6)
-    plain = each_view[0][1]
+    np.testing.assert_allclose(reference, softmax(sum(w * z for w, z in each_view), axis=1), atol=1e-6)
+    plain = softmax(each_view[0][1], axis=1)
     assert (reference.argmax(1) != plain.argmax(1)).any()  # the other views change answers
-    assert all(np.abs(probs - plain).max() > 1e-3 for _, probs in each_view[1:])  # each view differs
+    assert all(np.abs(softmax(z, axis=1) - plain).max() > 1e-3 for _, z in each_view[1:])  # each view differs
 
 
 def test_the_quantized_models_are_smaller_and_the_ones_that_keep_float_activations_stay_closer(exported):

@@ -25,9 +25,9 @@ def evaluate(split_dir: Path, features_dir: Path, train_dir: Path, out: Path, se
     classes = read_classes(split_dir)
     summary = read_json(Path(train_dir) / "train.json")
     check_classes(summary, classes, Path(train_dir), Path(split_dir))
-    from .inference import tta_probabilities  # imports Keras (seconds): after the checks that need none
+    from .scoring import scored_probabilities  # imports Keras (seconds): after the checks that need none
 
-    labels, probs = tta_probabilities(train_dir, split_dir, features_dir, settings.tta)
+    labels, probs = scored_probabilities(train_dir, split_dir, features_dir, settings.tta)
     dataset = read_json(Path(split_dir) / "dataset.json")
     names = read_names(split_dir, "test")
     metrics = {**classification_metrics(labels, probs, classes), "tta": settings.tta}

@@ -1,10 +1,10 @@
 """Test-time augmentation: which views of a test picture are scored, and how much each counts.
 
-``evaluate.tta`` names a set of views. Stage evaluate makes them with numpy
-(``view_of``); stage export builds the same views into the model with Keras
-layers (export/end_to_end.py), so ``imgclf predict`` gives the probabilities
-eval.json scored. Both read the views from ``views``; tests hold the two
-implementations to each other.
+``evaluate.tta`` names a set of views; this table is their one definition. The
+model evaluate scores and export writes (evaluation/scoring.py) makes them with
+two layers (models/layers.py ``StackViews`` and ``WeighViews``) and averages the
+views' logits with these weights; a model of embeddings is scored on the
+cached embeddings of the test pictures and of their mirrors, with the same weights.
 
 ``flip_translate`` is airbench's multi-view test (Jordan 2024): the picture and
 its mirror weigh half, and the pair shifted one pixel down-right and one
@@ -15,8 +15,6 @@ other half. It needs the pictures, so only models of pictures have it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
 
 TTA_MODES = ("none", "flip", "flip_translate")
 PICTURES_ONLY = ("flip_translate",)  # the embedding cache holds plain and mirrored test pictures only
@@ -40,15 +38,3 @@ def views(tta: str) -> tuple[View, ...]:
             View(mirror, shift, 0.25 if shift == 0 else 0.125) for shift in (0, 1, -1) for mirror in (False, True)
         )
     raise ValueError(f"evaluate.tta must be one of {', '.join(map(repr, TTA_MODES))}; got {tta!r}")
-
-
-def view_of(pictures: np.ndarray, view: View) -> np.ndarray:
-    """``view`` of pictures (N, H, W, C), as a new contiguous array."""
-    x = pictures[:, :, ::-1] if view.mirror else pictures
-    if view.shift:
-        pad = abs(view.shift)
-        height, width = x.shape[1:3]
-        padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
-        start = pad - view.shift  # content moved down-right: the crop starts above and left of it
-        x = padded[:, start : start + height, start : start + width]
-    return np.ascontiguousarray(x)

@@ -11,11 +11,11 @@ import numpy as np
 
 from ..data.arrays import read_classes, read_split
 from ..data.parallel import available_cores
+from ..evaluation.scoring import scoring_model
 from ..hardware import cpu_generation, cpu_name
 from ..io import read_json, write_json, write_text
 from . import formats, parity
 from .card import model_card, worst_classes
-from .end_to_end import end_to_end_model
 from .runners import FILES, PREPROCESSING, QUANTIZATION, load_runner
 
 if TYPE_CHECKING:
@@ -80,20 +80,10 @@ def measure(paths: dict[str, Path], images: np.ndarray, labels: np.ndarray, expo
     return figures, reference
 
 
-def evaluated_agreement(
-    reference: np.ndarray, labels: np.ndarray, classes: list[str], predictions: Path, export: ExportParams, tta: str
-) -> dict:
-    """The end-to-end model (flip TTA inside it when evaluate used it) against evaluate's ``predictions.csv``."""
-    figures = parity.against_evaluate(reference, predictions, classes, labels, tta)
-    parity.check_evaluate(figures, export.min_evaluate_agreement)
-    return figures
-
-
 def export_model(
     train_dir: Path,
     features_dir: Path,
     split_dir: Path,
-    predictions: Path,
     out: Path,
     export: ExportParams,
     tta: str,
@@ -101,14 +91,13 @@ def export_model(
     seed: int,
 ) -> dict:
     """Write the export folder into ``out`` (run under ``runtime.keras_state(seed)``); return metrics/export.json.
-    ``predictions`` is evaluate's predictions.csv, which the model must reproduce; ``tta`` is evaluate's views,
-    ``resize`` how fetch made pictures square (for the model card), ``seed`` draws int8's calibration pictures."""
+    The model is the one evaluate scored (``evaluation.scoring``); ``tta`` is evaluate's views, ``resize`` how
+    fetch made pictures square (for the model card), ``seed`` draws int8's calibration pictures."""
     images, labels = read_split(split_dir, "test")
     classes = read_classes(split_dir)
-    model = end_to_end_model(train_dir, features_dir, int(images.shape[1]), tta)
+    model = scoring_model(train_dir, features_dir, int(images.shape[1]), tta)
     paths = write_formats(model, out, export, split_dir, seed)
     figures, reference = measure(paths, images, labels, export)
-    evaluated = evaluated_agreement(reference, labels, classes, predictions, export, tta)
     preprocessing = {"image_size": int(images.shape[1]), "resize": resize, "classes": classes, "tta": tta}
     write_json(out / PREPROCESSING, preprocessing)
     write_text(out / "labels.txt", "".join(f"{c}\n" for c in classes))
@@ -117,7 +106,6 @@ def export_model(
         "batch_size": export.batch_size,
         "hardware": f"CPU: {cpu_name()}, {cpu_generation()} ({available_cores()} cores)",
         "formats": figures,
-        "evaluate": evaluated,
         "worst_classes": worst_classes(reference, labels, classes),
     }
     summary = read_json(Path(train_dir) / "train.json")
@@ -129,8 +117,4 @@ def export_model(
 
 def export_summary(metrics: dict) -> str:
     parts = [f"{name} {f['top1']:.4f} ({f['agreement']:.2%} agree)" for name, f in metrics["formats"].items()]
-    evaluated = metrics["evaluate"]
-    return (
-        "export: test top-1 " + ", ".join(parts) + f"; evaluate scored {evaluated['evaluate_top1']:.4f} "
-        f"({evaluated['agreement']:.2%} of test pictures predicted alike)"
-    )
+    return "export: test top-1 " + ", ".join(parts) + " (the model evaluate scored, in each format)"

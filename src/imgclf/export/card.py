@@ -7,12 +7,12 @@ import numpy as np
 CARD_WORST = 5  # classes listed as the weakest
 TTA_NOTES = {
     "flip": """
-It averages each picture's probabilities with its mirror image's (`evaluate.tta: flip`), as evaluate scored
-it: twice the computation of the plain model per picture.""",
+It averages each picture's logits with its mirror image's before the softmax (`evaluate.tta: flip`), as
+evaluate scored it (with its mirror image's): twice the computation of the plain model per picture.""",
     "flip_translate": """
-It averages each picture's probabilities with its mirror image's, and with those of the pair moved one pixel
+It averages each picture's logits with its mirror image's, and with those of the pair moved one pixel
 down-right and one up-left (`evaluate.tta: flip_translate`; weights 1/4 each unmoved, 1/8 each moved), as
-evaluate scored it: six times the computation of the plain model per picture.""",
+evaluate scored it (with its mirror image's): six times the computation of the plain model per picture.""",
 }
 
 

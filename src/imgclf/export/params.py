@@ -17,4 +17,3 @@ class ExportParams:
     batch_size: int = param(64, Number(int, 1))  # pictures per call when measuring
     min_agreement: float = param(0.999, Number(float, 0, 1))  # float formats' top-1 agreement with Keras
     max_probability_diff: float = param(0.0001, Number(float, 0))  # float formats' largest probability difference
-    min_evaluate_agreement: float = param(0.99, Number(float, 0, 1))  # share of test pictures predicted as evaluate did

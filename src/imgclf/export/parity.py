@@ -78,36 +78,3 @@ def check(name: str, figures: dict, min_agreement: float, max_diff: float) -> No
             f"{name}: largest probability difference from the Keras model is {figures['max_abs_diff']:.3g}, above "
             f"export.max_probability_diff ({max_diff:g})"
         )
-
-
-def against_evaluate(probs: np.ndarray, predictions: Path, classes: list[str], labels: np.ndarray, tta: str) -> dict:
-    """The exported model's test predictions against the ones evaluate scored (its ``predictions.csv``)."""
-    import pandas as pd
-
-    table = pd.read_csv(predictions, dtype={"predicted": str})
-    index = {name: i for i, name in enumerate(classes)}
-    evaluated = np.array([index.get(name, -1) for name in table["predicted"]])
-    if len(evaluated) != len(labels) or (evaluated < 0).any():
-        raise ExportError(
-            f"{predictions}: {len(evaluated)} predictions over other classes or pictures than the {len(labels)} "
-            "test pictures here; rerun evaluate (`dvc repro`)"
-        )
-    exported = probs.argmax(1)
-    return {
-        "evaluate_top1": float(np.mean(evaluated == labels)),
-        "export_top1": float(np.mean(exported == labels)),
-        "agreement": float(np.mean(evaluated == exported)),
-        "disagreeing_pictures": int(np.sum(evaluated != exported)),
-        "tta": tta,
-    }
-
-
-def check_evaluate(figures: dict, min_agreement: float) -> None:
-    """The shipped model must predict what evaluate scored; ExportError naming both top-1s if not."""
-    if figures["agreement"] < min_agreement:
-        raise ExportError(
-            f"the exported model scores test top-1 {figures['export_top1']:.4f} where evaluate scored "
-            f"{figures['evaluate_top1']:.4f}: they agree on {figures['agreement']:.2%} of the test pictures "
-            f"({figures['disagreeing_pictures']} differ), below export.min_evaluate_agreement ({min_agreement:.2%}), "
-            "so metrics/eval.json would not describe the model in data/export"
-        )

@@ -1,4 +1,5 @@
-"""Test-time augmentation as evaluate scores it: the weighted mean of the views' probabilities (evaluation/inference.py)."""
+"""The test split as evaluate scores it (evaluation/scoring.py): the softmax of the views' weighted logits, held to
+explicit predictions of each view made here with numpy (``numpy_view``, an implementation of its own)."""
 
 import json
 
@@ -8,9 +9,25 @@ import pytest
 
 from imgclf.data.arrays import write_classes, write_subset
 from imgclf.errors import DataError
-from imgclf.evaluation.inference import tta_probabilities
 from imgclf.evaluation.metrics import softmax
-from imgclf.evaluation.tta import view_of, views
+from imgclf.evaluation.scoring import scored_probabilities
+from imgclf.evaluation.tta import views
+
+
+def numpy_view(pictures: np.ndarray, view) -> np.ndarray:
+    """``view`` of pictures (N, H, W, C) with numpy: mirrored, then moved down-right by ``shift`` (up-left when
+    negative), the borders reflected as np.pad's reflect does."""
+    x = pictures[:, :, ::-1] if view.mirror else pictures
+    if view.shift:
+        pad, (height, width) = abs(view.shift), x.shape[1:3]
+        padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        start = pad - view.shift
+        x = padded[:, start : start + height, start : start + width]
+    return np.ascontiguousarray(x)
+
+
+def logits(model, x) -> np.ndarray:
+    return model.predict(np.asarray(x).astype("float32"), verbose=0).astype(np.float64)
 
 
 def saved(model, folder, kind):
@@ -34,13 +51,13 @@ def test_flip_tta_on_pictures_is_the_mean_of_two_explicit_predictions(tmp_path, 
         [keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(3)]
     )
     train = saved(model, tmp_path / "train", "images")
-    images = np.load(split / "test_images.npy").astype("float32")
-    plain, mirrored = (softmax(model.predict(x, verbose=0).astype(np.float64)) for x in (images, images[:, :, ::-1]))
-    _, probs = tta_probabilities(train, split, tmp_path, "flip")
-    np.testing.assert_allclose(probs, (plain + mirrored) / 2, atol=1e-6)
-    _, without = tta_probabilities(train, split, tmp_path, "none")
-    np.testing.assert_allclose(without, plain, atol=1e-6)
-    assert not np.allclose(probs, plain)
+    images = np.load(split / "test_images.npy")
+    plain, mirrored = (logits(model, x) for x in (images, images[:, :, ::-1]))
+    _, probs = scored_probabilities(train, split, tmp_path, "flip")
+    np.testing.assert_allclose(probs, softmax((plain + mirrored) / 2), atol=1e-6)  # airbench's: logits averaged
+    _, without = scored_probabilities(train, split, tmp_path, "none")
+    np.testing.assert_allclose(without, softmax(plain), atol=1e-6)
+    assert not np.allclose(probs, softmax(plain))
 
 
 def test_flip_tta_on_embeddings_uses_the_cached_mirrored_test_embeddings(tmp_path, split):
@@ -53,11 +70,10 @@ def test_flip_tta_on_embeddings_uses_the_cached_mirrored_test_embeddings(tmp_pat
     plain, mirror = (rng.normal(size=(6, 4)).astype(np.float16) for _ in range(2))
     np.save(features / "test.npy", plain)
     with pytest.raises(DataError, match=r"test_flip\.npy: no mirrored test embeddings .* rerun featurize"):
-        tta_probabilities(train, split, features, "flip")
+        scored_probabilities(train, split, features, "flip")
     np.save(features / "test_flip.npy", mirror)
-    _, probs = tta_probabilities(train, split, features, "flip")
-    expected = [softmax(model.predict(x.astype("float32"), verbose=0).astype(np.float64)) for x in (plain, mirror)]
-    np.testing.assert_allclose(probs, sum(expected) / 2, atol=1e-6)
+    _, probs = scored_probabilities(train, split, features, "flip")
+    np.testing.assert_allclose(probs, softmax(sum(logits(model, x) for x in (plain, mirror)) / 2), atol=1e-6)
 
 
 def test_flip_translate_on_pictures_weighs_six_views_and_embeddings_refuse_it(tmp_path, split):
@@ -67,16 +83,13 @@ def test_flip_translate_on_pictures_weighs_six_views_and_embeddings_refuse_it(tm
     )
     train = saved(model, tmp_path / "train", "images")
     images = np.load(split / "test_images.npy")
-    each = [
-        (v.weight, softmax(model.predict(view_of(images, v).astype("float32"), verbose=0).astype(np.float64)))
-        for v in views("flip_translate")
-    ]
-    _, probs = tta_probabilities(train, split, tmp_path, "flip_translate")
-    np.testing.assert_allclose(probs, sum(w * p for w, p in each), atol=1e-6)
-    _, flipped = tta_probabilities(train, split, tmp_path, "flip")
+    each = [(v.weight, logits(model, numpy_view(images, v))) for v in views("flip_translate")]
+    _, probs = scored_probabilities(train, split, tmp_path, "flip_translate")
+    np.testing.assert_allclose(probs, softmax(sum(w * z for w, z in each)), atol=1e-6)
+    _, flipped = scored_probabilities(train, split, tmp_path, "flip")
     assert not np.allclose(probs, flipped, atol=1e-4)  # the shifted views count
     embeddings = saved(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]), tmp_path / "e", "embeddings")
     (tmp_path / "features").mkdir()
     np.save(tmp_path / "features" / "test.npy", np.zeros((6, 4), np.float16))
     with pytest.raises(DataError, match=r"evaluate\.tta: flip_translate needs a model of pictures"):
-        tta_probabilities(embeddings, split, tmp_path / "features", "flip_translate")
+        scored_probabilities(embeddings, split, tmp_path / "features", "flip_translate")

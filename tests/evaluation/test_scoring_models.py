@@ -1,4 +1,5 @@
-"""One model from uint8 pictures to probabilities, whatever was trained (export/end_to_end.py)."""
+"""The one model evaluate scores and export writes, from uint8 pictures to probabilities, whatever was trained
+(evaluation/scoring.py); and, for a model of embeddings, evaluate's cached path giving what it gives."""
 
 import dataclasses
 
@@ -8,7 +9,8 @@ import pytest
 
 from fakes import featurized, train, with_batch_statistics
 from imgclf.evaluation.inference import predict
-from imgclf.export.end_to_end import end_to_end_model
+from imgclf.evaluation.scoring import logits_of_pictures, scored_probabilities, scoring_model
+from imgclf.evaluation.tta import views
 from imgclf.io import load_array, write_json
 from imgclf.models.recipe import Augment
 from imgclf.params import FeaturesParams, ModelsParams, Params
@@ -42,7 +44,7 @@ def trained(cache, name: str, **recipe) -> Params:
 
 
 def test_the_rebuilt_featurizer_reproduces_the_cached_embeddings(cache):
-    from imgclf.export.end_to_end import featurizer_from
+    from imgclf.evaluation.scoring import featurizer_from
     from imgclf.features.manifest import FeatureManifest
 
     with keras_state(SEED):
@@ -59,7 +61,7 @@ def test_the_rebuilt_featurizer_reproduces_the_cached_embeddings(cache):
 def test_an_embedding_model_gets_the_featurize_backbone_in_front_and_matches_the_cache(cache, name, recipe):
     trained(cache, name, **recipe)
     with keras_state(SEED):  # the featurize stage's seed: the same random-init backbone
-        model = end_to_end_model(cache / name, cache / "features", 24)
+        model = scoring_model(cache / name, cache / "features", 24)
     images = load_array(cache / "split" / "test_images.npy")
     probs = model.predict(images, verbose=0)
     _, logits = predict(cache / name, cache / "split", cache / "features")  # the evaluate stage's way
@@ -72,7 +74,7 @@ def test_an_embedding_model_gets_the_featurize_backbone_in_front_and_matches_the
 
 def test_an_image_model_loses_its_augmentation_and_keeps_its_weights(cache):
     trained(cache, "mobilenet_v1", epochs=1, batch_size=8, alpha=0.25, shallow=True, augment=Augment(rotate=10.0))
-    model = end_to_end_model(cache / "mobilenet_v1", cache / "features", 24)
+    model = scoring_model(cache / "mobilenet_v1", cache / "features", 24)
     assert "augment" not in all_layer_names(model)
     images = load_array(cache / "split" / "test_images.npy")
     _, logits = predict(cache / "mobilenet_v1", cache / "split", cache / "features")
@@ -83,8 +85,9 @@ def test_an_image_model_loses_its_augmentation_and_keeps_its_weights(cache):
 @pytest.mark.parametrize("name, tta", [("head", "flip"), ("mobilenet_v1", "flip_translate")])
 def test_with_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, name, tta, tmp_path):
     """evaluate.tta is inside the exported model, so predict gives the probabilities eval.json scored."""
-    from imgclf.evaluation.inference import tta_probabilities
-    from imgclf.evaluation.tta import view_of, views
+    from scipy.special import softmax
+    from test_scoring import numpy_view
+
     from imgclf.models.loading import load_model
 
     small = {"epochs": 1, "batch_size": 8, "alpha": 0.25, "shallow": True}
@@ -95,14 +98,15 @@ def test_with_tta_the_model_gives_what_evaluate_scores_and_reloads(cache, name, 
             cache / name / "model.keras"
         )
     with keras_state(SEED):
-        model = end_to_end_model(cache / name, cache / "features", 24, tta)
-    plain = model.get_layer(f"{name}_end_to_end")  # the model without TTA, which the TTA model calls per view
+        model = scoring_model(cache / name, cache / "features", 24, tta)
+        plain = logits_of_pictures(cache / name, cache / "features", 24)  # the network without views
     images = load_array(cache / "split" / "test_images.npy")
     probs = model.predict(images, verbose=0)
-    _, evaluated = tta_probabilities(cache / name, cache / "split", cache / "features", tta)
+    # evaluate's figures: for the head, its cached path (the embeddings of the pictures and their mirrors)
+    _, evaluated = scored_probabilities(cache / name, cache / "split", cache / "features", tta)
     np.testing.assert_allclose(probs, evaluated, atol=1e-5)
-    each_view = [(v.weight, plain.predict(view_of(images, v), verbose=0)) for v in views(tta)]
-    np.testing.assert_allclose(probs, sum(weight * p for weight, p in each_view), atol=1e-6)
-    assert all(np.abs(p - each_view[0][1]).max() > 1e-3 for _, p in each_view[1:])  # every view counts
+    each_view = [(v.weight, plain.predict(numpy_view(images, v), verbose=0)) for v in views(tta)]
+    np.testing.assert_allclose(probs, softmax(sum(w * z for w, z in each_view), axis=1), atol=1e-5)
+    assert all(np.abs(z - each_view[0][1]).max() > 1e-3 for _, z in each_view[1:])  # every view counts
     model.save(tmp_path / "tta.keras")
     np.testing.assert_allclose(load_model(tmp_path / "tta.keras").predict(images, verbose=0), probs, atol=1e-6)
