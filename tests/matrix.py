@@ -90,7 +90,9 @@ def check_model(
     params["evaluate"]["tta"] = tta
     params["train"]["mixed_precision"] = train_precision
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(root, "dvc", "repro", "export")
+    run(
+        root, "dvc", "repro", "evaluate", "export"
+    )  # two stages side by side: export reads the model evaluate scores, not its figures
     evaluated = json.loads((root / "metrics" / "eval.json").read_text())
     exported = json.loads((root / "metrics" / "export.json").read_text())
     manifest = json.loads((root / "data" / "features" / "manifest.json").read_text())
