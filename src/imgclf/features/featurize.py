@@ -7,7 +7,6 @@ skips the backbone's cost on every epoch.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,14 +15,14 @@ import numpy as np
 
 from ..data.arrays import read_split
 from ..errors import DataError
-from ..hardware import BFLOAT16_FLAGS, cpu_flags, cpu_name, native_bfloat16
+from ..hardware import native_bfloat16
 from ..io import file_digest, new_array
 from ..progress import bar
 from ..runtime import interrupts_deferred, raise_if_interrupted
 from .backbones import build_backbone, on_pixels, resolve_weights
 from .catalog import BACKBONES
 from .manifest import FeatureManifest
-from .precision import CHECK_BATCHES, POLICIES, Choice, measure, remembered
+from .precision import CHECK_BATCHES, POLICIES, Choice, decide, measure
 from .shards import check_shard_count, shard_rows
 from .views import apply_view, view_plan
 
@@ -59,10 +58,10 @@ def featurizers(
     """(the float32 featurizer, the one for the training-side embeddings, the precision choice).
 
     A random init is the one ``seed`` draws (``backbones.build_backbone``), as in
-    export and fine-tuning; a bfloat16 twin gets the float32 network's weights. The check pictures are the first training pictures of the whole
-    split, so every shard measures the same ones.
+    export and fine-tuning; a bfloat16 twin gets the float32 network's weights.
+    The check pictures are the first training pictures of the whole split, so
+    every shard compares the same ones and makes the same choice.
     """
-    import keras
 
     reference = build_featurizer(features, train.shape[1:], weights_arg, seed)
     twins = []
@@ -74,14 +73,11 @@ def featurizers(
         return twins[0]
 
     check = np.asarray(train[: CHECK_BATCHES * features.batch_size])
-    key = {
-        "machine": [cpu_name(), sorted(cpu_flags() & BFLOAT16_FLAGS), keras.__version__, keras.backend.backend()],
-        "network": [features.backbone, features.weights, features.alpha, features.image_size, features.batch_size],
-        "seed": seed if features.weights == "none" else None,  # a random init depends on it
-        "check": hashlib.sha256(check.tobytes()).hexdigest(),
-    }
-    choice = remembered(
-        features.precision, native_bfloat16(), key, lambda: measure(reference, twin(), check, features.batch_size)
+    choice = decide(
+        features.precision,
+        native_bfloat16(),
+        features.backbone,
+        lambda: measure(reference, twin(), check, features.batch_size),
     )
     return reference, (twin() if choice.precision == "bfloat16" else reference), choice
 
@@ -184,7 +180,6 @@ def featurize(
         "images": total,
         "images_per_second": round(total / seconds, 2) if seconds else None,
         "first": {split: rows[split][0] for split in SPLITS},
-        "precision_check": choice.speeds(),
     }
     return manifest, timing
 

@@ -106,7 +106,6 @@ def join_shards(folders: list[Path], out: Path) -> tuple[FeatureManifest, dict]:
         "images_per_second": round(images / sum(seconds), 2) if sum(seconds) else None,
         "shards": len(records),
         "shard_seconds": seconds,
-        "precision_check": [r["timing"].get("precision_check", {}) for r in records],  # each shard's speeds
     }
     return manifest, timing
 
