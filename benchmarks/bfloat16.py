@@ -72,7 +72,7 @@ def accuracy(raw: Path | None, tmp: Path, per_class: int = 300, test_per_class: 
             out = tmp / f"{model}_{precision}"
             with keras_state(0):
                 params = dataclasses.replace(Params(), model=model)
-                job = resolve_job(model, params.recipe, params.seed, params.train)
+                job = resolve_job(model, params.model_recipe, params.seed, params.train)
                 trained = train_model(job, split, tmp / precision, out)
             write_json(out / "train.json", trained.summary)
             labels, logits = predict(out, split, tmp / precision)

@@ -33,7 +33,7 @@ def main() -> None:
     from imgclf.training.job import precision_warning, resolve_job
     from imgclf.training.resume import checkpoint_folder
 
-    job = resolve_job(params.model, params.recipe, params.seed, params.train, cluster)
+    job = resolve_job(params.model, params.model_recipe, params.seed, params.train, cluster)
     inputs = (Path(args.split), Path(args.features))
     checkpoints = checkpoint_folder(Path(args.checkpoints), job.config(), inputs, cluster)
     out = args.out if writer else tempfile.mkdtemp(prefix="imgclf-train-process-")

@@ -222,5 +222,23 @@ def train(params, split_dir: Path, features_dir: Path, out: Path, checkpoints: P
     from imgclf.training.dispatch import train_model
     from imgclf.training.job import resolve_job
 
-    job = resolve_job(params.model, params.recipe, params.seed, params.train)
+    job = resolve_job(params.model, params.model_recipe, params.seed, params.train)
     return train_model(job, split_dir, features_dir, out, checkpoints)
+
+
+def write_params(root: Path, changes: dict | None = None) -> Path:
+    """params.yaml and recipes/ for a folder a stage runs in: the defaults with nested ``changes`` merged
+    (``models.<name>`` whole sections, as the in-memory tree has them)."""
+    from imgclf.params import default_params_dict, write_tree
+
+    tree = default_params_dict()
+
+    def merge(into: dict, more: dict) -> None:
+        for key, value in more.items():
+            merge(into[key], value) if isinstance(value, dict) and isinstance(into.get(key), dict) else into.update(
+                {key: value}
+            )
+
+    merge(tree, changes or {})
+    write_tree(root, tree)
+    return root

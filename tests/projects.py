@@ -55,6 +55,19 @@ def merge(into: dict, changes: dict) -> None:
             into[key] = value
 
 
+def edit_params(root: Path, changes: dict) -> None:
+    """params.yaml and the models' recipes/<name>.yaml with nested ``changes`` merged, as a user edits them:
+    ``models.<name>`` goes to that model's file, the rest to params.yaml (whose ``recipe`` every file inherits)."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for name, own in (changes.get("models") or {}).items():
+        path = root / "recipes" / f"{name}.yaml"
+        mine = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+        merge(mine, own)
+        path.write_text(yaml.safe_dump(mine, sort_keys=False))
+    merge(params, {k: v for k, v in changes.items() if k != "models"})
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def clone(root: Path, data_changes: dict | None = None, **sections: dict) -> Path:
     """The project's files as a fresh clone has them (no outputs, no lock), committed to a new git repo;
     ``data_changes`` and ``sections`` (e.g. ``export={"formats": []}``, nested dicts merged) edit params.yaml first."""
@@ -67,9 +80,7 @@ def clone(root: Path, data_changes: dict | None = None, **sections: dict) -> Pat
             shutil.copy2(REPO / name, root / name)
     changes = {"data": data_changes or {}, **sections}
     if any(changes.values()):
-        params = yaml.safe_load((root / "params.yaml").read_text())
-        merge(params, changes)
-        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        edit_params(root, changes)
     run(root, "git", "init", "-q")
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-qm", "fresh clone")

@@ -36,10 +36,15 @@ def leaves(tree, prefix=""):
 
 
 def declared_params(stage: dict) -> set[str]:
+    """Dotted keys a stage declares; a model's file (``recipes/${model}.yaml:``, whole) stands for its section."""
     keys = set()
     for entry in stage.get("params", []):
-        names = [entry.replace("${model}", m) for m in MODELS] if "${model}" in entry else [entry]
-        keys.update(names)
+        if isinstance(entry, dict):  # another params file, whole
+            (file,) = entry
+            assert file == "recipes/${model}.yaml", file
+            keys.update(f"models.{m}" for m in MODELS)
+        else:
+            keys.add(entry)
     return keys
 
 
@@ -47,7 +52,8 @@ def covered(key: str, declared: set[str]) -> bool:
     return any(key == d or key.startswith(d + ".") for d in declared)
 
 
-ALL_LEAVES = set(leaves(PARAMS))
+MODEL_FILES = {m: yaml.safe_load((REPO / "recipes" / f"{m}.yaml").read_text()) or {} for m in MODELS}
+ALL_LEAVES = set(leaves(PARAMS)) | {f"models.{m}.{leaf}" for m, tree in MODEL_FILES.items() for leaf in leaves(tree)}
 
 
 @pytest.mark.parametrize("name", list(STAGES))

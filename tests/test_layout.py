@@ -10,7 +10,7 @@ import pytest
 import yaml
 from imports import a_cycle, graph, import_closure, imports_of, modules
 
-from fakes import REPO
+from fakes import REPO, write_params
 from imgclf.features.featurize import featurize
 from imgclf.features.shards import write_shard_record
 from imgclf.params import FeaturesParams
@@ -90,9 +90,7 @@ print(json.dumps(heavy))
 
 def test_the_stages_that_need_no_keras_never_import_it(tmp_path):
     """validate, fetch, split and featurize's join start in about a second instead of paying Keras' import."""
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["data"].update(limit_per_class=4, val_fraction=0.5)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_params(tmp_path, {"data": {"limit_per_class": 4, "val_fraction": 0.5}})
     stages, t = REPO / "stages", str(tmp_path)
 
     def probe(script: str, *args: str) -> None:

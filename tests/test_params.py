@@ -5,23 +5,53 @@ import yaml
 
 from fakes import REPO
 from imgclf.errors import ParamsError
-from imgclf.params import default_params_dict, load_params, parse_params
+from imgclf.models.registry import MODELS
+from imgclf.params import default_params_dict, load_params, parse_params, read_tree
+from imgclf.params_layout import merged_tree, split
 
 
 @pytest.fixture
 def raw():
-    return yaml.safe_load((REPO / "params.yaml").read_text())
+    """params.yaml with each model's section made from its recipes/<model>.yaml over the shared recipe."""
+    files = read_tree(REPO / "params.yaml")
+    return merged_tree(*files, {name: spec.params for name, spec in MODELS.items()})
 
 
-def test_params_yaml_holds_every_knob_at_its_default(raw):
+def test_params_yaml_and_the_recipe_files_hold_every_knob_at_its_default(raw):
     assert raw == default_params_dict()
+
+
+def test_each_recipe_file_lists_its_own_knobs_and_what_it_changes_nothing_more():
+    """The shared recipe is written once: a file repeating one of its values would hide a change to it."""
+    params, files = split(default_params_dict(), {name: spec.params for name, spec in MODELS.items()})
+    on_disk = read_tree(REPO / "params.yaml")
+    assert on_disk == (params, files)
+    assert "epochs" not in files["resnext"] and files["head"]["optimizer"] == "adam"
+
+
+def test_a_bad_value_in_a_models_file_is_named_with_its_file_and_key(tmp_path):
+    import shutil
+
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    shutil.copytree(REPO / "recipes", tmp_path / "recipes")
+    path = tmp_path / "recipes" / "resnext.yaml"
+    path.write_text(path.read_text().replace("depth: 11", "depth: 12"))
+    with pytest.raises(ParamsError, match=r"recipes/resnext\.yaml: depth must be 9n\+2"):
+        load_params(tmp_path / "params.yaml")
+    path.write_text(path.read_text().replace("depth: 12", "depth: 11") + "deepth: 3\n")
+    with pytest.raises(ParamsError, match=r"recipes/resnext\.yaml: unknown key 'deepth'; allowed keys under the top"):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "recipes" / "head.yaml").unlink()
+    path.write_text(path.read_text().replace("deepth: 3\n", ""))
+    with pytest.raises(ParamsError, match=r"recipes/head\.yaml: missing key 'hidden_units'"):
+        load_params(tmp_path / "params.yaml")
 
 
 def test_default_params_load():
     params = load_params(REPO / "params.yaml")
     assert params.data.dataset == "digits"
     assert params.features.weights == "none"
-    assert params.recipe is params.models.head
+    assert params.model_recipe is params.models.head
 
 
 @pytest.mark.parametrize(
@@ -146,13 +176,15 @@ def test_invalid_yaml_file(tmp_path):
 
 
 def test_a_small_number_as_dvc_writes_it_is_a_number(tmp_path):
-    """`dvc exp run -S models.finetune.learning_rate=0.00001` writes `1e-05`; PyYAML alone reads a string."""
-    text = (REPO / "params.yaml").read_text().replace("learning_rate: auto", "learning_rate: 1e-05")
-    text = text.replace("weight_decay: 0.0001", "weight_decay: 5e-5", 1)
-    assert "learning_rate: 1e-05" in text and isinstance(
-        yaml.safe_load(text)["models"]["finetune"]["learning_rate"], str
-    )
-    (tmp_path / "params.yaml").write_text(text)
+    """`dvc exp run -S recipes/finetune.yaml:learning_rate=0.00001` writes `1e-05`; PyYAML alone reads a string."""
+    import shutil
+
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    shutil.copytree(REPO / "recipes", tmp_path / "recipes")
+    finetune, head = tmp_path / "recipes" / "finetune.yaml", tmp_path / "recipes" / "head.yaml"
+    finetune.write_text(finetune.read_text().replace("learning_rate: auto", "learning_rate: 1e-05"))
+    head.write_text(head.read_text().replace("weight_decay: 0.0001", "weight_decay: 5e-5", 1))
+    assert isinstance(yaml.safe_load(finetune.read_text())["learning_rate"], str)
     params = load_params(tmp_path / "params.yaml")
     assert params.models.finetune.learning_rate == 1e-05 and params.models.head.weight_decay == 5e-05
 

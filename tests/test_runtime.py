@@ -8,9 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-import yaml
 
-from fakes import REPO
+from fakes import REPO, write_params
 from imgclf.data.arrays import write_classes, write_subset
 from imgclf.errors import ParamsError
 from imgclf.features.featurize import featurize
@@ -105,11 +104,7 @@ def test_the_train_stage_trains_on_the_backend_params_name(tmp_path):
         featurize(tmp_path / "split", tmp_path / "features", FeaturesParams(**SMALL_BACKBONE), seed=0)[0].save(
             tmp_path / "features"
         )
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["features"].update(SMALL_BACKBONE)
-    params["models"]["head"]["epochs"] = 1
-    params["train"]["backend"] = "jax"
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_params(tmp_path, {"features": SMALL_BACKBONE, "models": {"head": {"epochs": 1}}, "train": {"backend": "jax"}})
     t = str(tmp_path)
     args = ["--split", f"{t}/split", "--features", f"{t}/features", "--checkpoints", f"{t}/ckpt"]
     args += ["--out", f"{t}/train", "--timing", f"{t}/train_timing.json", "--progress", f"{t}/progress.csv"]

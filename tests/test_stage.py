@@ -1,6 +1,7 @@
 """Stage plumbing: params.yaml must not change under a running stage; errors are one line, a full disk's too."""
 
 import errno
+import shutil
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from imgclf.stage import out_of_space, stage_output
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    shutil.copytree(REPO / "recipes", tmp_path / "recipes")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -33,7 +35,7 @@ def test_a_params_change_during_the_stage_writes_nothing(workspace):
     with pytest.raises(ParamsError, match=expected), stage_output(workspace / "out", params) as tmp:
         (tmp / "model.keras").write_text("trained with epochs 40")
         text = (workspace / "params.yaml").read_text()
-        (workspace / "params.yaml").write_text(text.replace("    epochs: 40", "    epochs: 3", 1))  # a second -S
+        (workspace / "params.yaml").write_text(text.replace("  epochs: 15", "  epochs: 3", 1))  # a second -S
     assert list((workspace / "out").iterdir()) == []  # the previous (empty) output, untouched
     assert [p.name for p in workspace.iterdir() if p.name.startswith(".")] == []
 

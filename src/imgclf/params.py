@@ -24,7 +24,9 @@ from .evaluation.tta import PICTURES_ONLY
 from .export.params import ExportParams
 from .features.catalog import BACKBONES
 from .features.params import FeaturesParams
+from .models.recipe import SharedRecipe
 from .models.registry import MODELS as REGISTRY
+from .params_layout import SHARED, merged_tree, recipe_file, split
 from .training.params import TrainParams
 
 PARAMS_FILE = "params.yaml"
@@ -47,13 +49,14 @@ class Params:
     features: FeaturesParams = field(default_factory=FeaturesParams)
     model: str = param("head", OneOf(MODELS))
     train: TrainParams = field(default_factory=TrainParams)
-    models: Any = field(default_factory=ModelsParams)
+    recipe: SharedRecipe = field(default_factory=SharedRecipe)  # every model's recipe starts from it
+    models: Any = field(default_factory=ModelsParams)  # each laid over ``recipe`` from its recipes/<name>.yaml
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     export: ExportParams = field(default_factory=ExportParams)
 
     @property
-    def recipe(self) -> Any:
-        """The ``models.<model>`` section of the selected model."""
+    def model_recipe(self) -> Any:
+        """The selected model's whole section: its recipes/<model>.yaml over the shared ``recipe``."""
         return getattr(self.models, self.model)
 
     def check(self, where: str, prefix: str) -> None:
@@ -76,7 +79,7 @@ class Params:
 
         backend = resolve_backend(self.train.backend, cluster=cluster_from() is not None)
         if backend == "torch":
-            sams = [(f"models.{self.model}", self.recipe), ("models.finetune.head", finetune.head)]
+            sams = [(f"models.{self.model}", self.model_recipe), ("models.finetune.head", finetune.head)]
             for key, recipe in sams[: 2 if self.model == "finetune" else 1]:
                 if getattr(recipe, "sam_rho", 0):
                     raise ParamsError(
@@ -111,15 +114,52 @@ def read_yaml(text: str):
     return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader: plain data only
 
 
-def load_params(path: str | Path = PARAMS_FILE) -> Params:
-    path = Path(path)
+def _read(path: Path, missing_ok: bool = False):
     try:
-        raw = read_yaml(path.read_text())
+        return read_yaml(path.read_text())
     except FileNotFoundError:
+        if missing_ok:
+            return {}
         raise ParamsError(f"{path}: file not found (run from the project root)") from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
-    return parse_params(raw, str(path))
+
+
+def read_tree(path: str | Path = PARAMS_FILE) -> tuple[dict, dict[str, dict]]:
+    """(params.yaml's mapping, {model: its recipes/<model>.yaml mapping}) as they are on disk."""
+    path = Path(path)
+    raw = _read(path)
+    files = {name: _read(recipe_file(path.parent, name), missing_ok=True) for name in REGISTRY}
+    return raw, files
+
+
+def parse_tree(raw: dict, files: dict[str, dict], where: str = PARAMS_FILE) -> Params:
+    """params.yaml's mapping and the models' files, validated: the shared recipe first (its errors name
+    params.yaml), then each model's section (named by its file), then the whole."""
+    if isinstance(raw, dict) and isinstance(raw.get(SHARED), dict):
+        build_section(SharedRecipe, raw[SHARED], f"{SHARED}.", where)
+        tree = merged_tree(raw, files, {name: spec.params for name, spec in REGISTRY.items()})
+        folder = Path(where).parent
+        for name, spec in REGISTRY.items():
+            if not isinstance(files.get(name) or {}, dict):
+                raise ParamsError(f"{recipe_file(folder, name)}: must be a mapping of keys; got {files[name]!r}")
+            build_section(spec.params, tree["models"][name], "", str(recipe_file(folder, name)))
+        raw = tree
+    return parse_params(raw, where)
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    return parse_tree(*read_tree(path), str(path))
+
+
+def write_tree(root: str | Path, tree: dict) -> None:
+    """An in-memory params tree (``default_params_dict``'s shape) as params.yaml and recipes/<model>.yaml."""
+    from .io import write_text
+
+    params, files = split(tree, {name: spec.params for name, spec in REGISTRY.items()})
+    write_text(Path(root) / PARAMS_FILE, yaml.safe_dump(params, sort_keys=False))
+    for name, own in files.items():
+        write_text(recipe_file(root, name), yaml.safe_dump(own, sort_keys=False) if own else "{}\n")
 
 
 def default_params_dict() -> dict:

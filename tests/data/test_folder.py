@@ -241,13 +241,11 @@ def test_a_held_out_test_set_is_checked_for_leaks_too(tmp_path):
 
 @pytest.mark.parametrize("key, value", [("resize", "stretch"), ("duplicates", "drop")])
 def test_unknown_resize_or_duplicates_values_name_the_key(key, value):
-    import yaml
 
-    from fakes import REPO
     from imgclf.errors import ParamsError
-    from imgclf.params import parse_params
+    from imgclf.params import default_params_dict, parse_params
 
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw = default_params_dict()
     raw["data"][key] = value
     with pytest.raises(ParamsError, match=rf"data\.{key} must be one of .*; got '{value}'"):
         parse_params(raw)

@@ -94,13 +94,9 @@ def test_the_shard_stage_refuses_too_many_shards_before_starting_tensorflow(spli
     import subprocess
     import sys
 
-    import yaml
+    from fakes import REPO, write_params
 
-    from fakes import REPO
-
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["features"].update(shards=list(range(5)), batch_size=3)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_params(tmp_path, {"features": {"shards": list(range(5)), "batch_size": 3}})
     probe = (
         "import json, runpy, sys\n"
         "sys.argv = sys.argv[1:]\n"

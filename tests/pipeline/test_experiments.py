@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 # while the seed-1 head reruns split and featurize for its seed. The models of pictures run through
 # the same stages in test_model_matrix_images.py; the 1-epoch warmup message is in tests/training/test_fit.py.
 QUEUED = {
-    "head": ["-S", "seed=range(0,2)", "-S", "models.head.epochs=1"],  # queued as head-1 (seed 0) and head-2
+    "head": ["-S", "seed=range(0,2)", "-S", "recipes/head.yaml:epochs=1"],  # queued as head-1 (seed 0) and head-2
     "linear_probe": [],
 }
 RUNS = {"head-1": "head", "head-2": "head", "linear_probe": "linear_probe"}
@@ -120,14 +120,8 @@ def test_two_featurize_shards_join_into_the_bytes_of_one(tiny_project):
 
 def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_suggests(tiny_project):
     """`imgclf plan` on a prepared project: timed through fit, the user's -S changes kept, the epochs a param."""
-    model = [
-        "-S",
-        "model=mobilenet_v1",
-        "-S",
-        "models.mobilenet_v1.alpha=0.25",
-        "-S",
-        "models.mobilenet_v1.batch_size=8",
-    ]
+    model = ["-S", "model=mobilenet_v1", "-S", "recipes/mobilenet_v1.yaml:alpha=0.25"]
+    model += ["-S", "recipes/mobilenet_v1.yaml:++batch_size=8"]  # a recipe key the model's file does not list
     done = run(tiny_project, "imgclf", "plan", "--minutes", "3", "--steps", "4", "--lr-find", *model)
     lines = done.stdout.splitlines()
     assert re.match(r"plan: mobilenet_v1 on \d+ training pictures: [\d.]+ s per step of 8 ", lines[0]), lines
@@ -137,13 +131,20 @@ def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_s
     )
     assert found, done.stdout
     assert found[1].startswith("inconclusive") or (
-        found[2] == "models.mobilenet_v1.learning_rate" and float(found[3]) > 0
+        found[2] == "-S recipes/mobilenet_v1.yaml:++learning_rate" and float(found[3]) > 0
     )
     predicted = float(re.search(r"predicted ([\d.]+) minutes for the train stage", done.stdout).group(1))
-    epochs = int(re.search(r"-S models\.mobilenet_v1\.epochs=(\d+)$", lines[-1]).group(1))
+    epochs = int(re.search(r"-S recipes/mobilenet_v1\.yaml:\+\+epochs=(\d+)$", lines[-1]).group(1))
     assert epochs >= 1 and predicted <= 3
-    assert lines[-1].startswith("dvc exp run -S model=mobilenet_v1 -S models.mobilenet_v1.alpha=0.25 -S models.")
-    finetune = ["-S", "model=finetune", "-S", "models.finetune.batch_size=8", "-S", "models.finetune.epochs=2"]
+    assert lines[-1].startswith("dvc exp run -S model=mobilenet_v1 -S recipes/mobilenet_v1.yaml:alpha=0.25 -S recipes/")
+    finetune = [
+        "-S",
+        "model=finetune",
+        "-S",
+        "recipes/finetune.yaml:batch_size=8",
+        "-S",
+        "recipes/finetune.yaml:epochs=2",
+    ]
     done = run(tiny_project, "imgclf", "plan", "--minutes", "3", "--steps", "4", *finetune)
     head_s = float(
         re.search(r"plan: phase 1, the head on the cached embeddings \(\d+ epochs at most; .*\): (\d+) s", done.stdout)[
@@ -151,6 +152,6 @@ def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_s
         ]
     )
     sized = re.search(
-        r"predicted ([\d.]+) minutes for the train stage .*\n.*-S models\.finetune\.epochs=(\d+)$", done.stdout
+        r"predicted ([\d.]+) minutes for the train stage .*\n.*-S recipes/finetune\.yaml:\+\+epochs=(\d+)$", done.stdout
     )
     assert head_s > 0 and float(sized[1]) <= 3 and int(sized[2]) >= 1, done.stdout

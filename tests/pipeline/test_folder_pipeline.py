@@ -69,11 +69,13 @@ def test_an_added_image_reruns_fetch_and_everything_after_it(pets):
     [
         ("train.jit_compile=true", "jit_compile: true"),
         ("train.jit_compile=false", "jit_compile: false"),
-        ("models.finetune.learning_rate=0.00001", "learning_rate: 1e-05"),  # YAML 1.2 float, a string to PyYAML
+        ("recipes/finetune.yaml:learning_rate=0.00001", "learning_rate: 1e-05"),  # YAML 1.2 float, a string to PyYAML
+        ("recipes/resnext.yaml:++ema=0.999", "ema: 0.999"),  # a recipe key the file did not list
     ],
 )
 def test_values_pass_validation_as_written_by_dash_s(pets, setting, written):
     root, _, _ = pets
     result = run(root, "dvc", "exp", "run", "-S", setting, "validate")
     assert ran(result) == ["validate"]
-    assert written in (root / "params.yaml").read_text()
+    file = setting.split(":")[0] if ":" in setting else "params.yaml"
+    assert written in (root / file).read_text()

@@ -31,7 +31,8 @@ def test_killed_training_resumes_to_an_identical_model(tiny_project):
     # A configuration never run before, so DVC has no cached result to restore instead. The head's
     # epochs are short, so the run is killed while it trains; dropout makes its random state matter.
     # (tests/training/test_resume.py resumes an image model with augmentation and MixUp in-process.)
-    new = ["-S", "models.head.epochs=30", "-S", "models.head.patience=0", "-S", "models.head.learning_rate=0.0005"]
+    head = "recipes/head.yaml:"
+    new = ["-S", f"{head}epochs=30", "-S", f"{head}patience=0", "-S", f"{head}learning_rate=0.0005"]
     code, _, _ = interrupt_after_epoch(tiny_project, ["dvc", "exp", "run", *new, "train"], 2, signal.SIGKILL)
     assert code != 0
     resumed = run(tiny_project, "dvc", "repro", "train")
@@ -51,10 +52,10 @@ def test_ctrl_c_ends_with_one_line_not_a_traceback_and_writes_nothing(tiny_proje
     (tests/training/test_fit.py checks both are handled). The run is frozen the moment epoch 1 is checkpointed
     and interrupted there (projects.interrupt_after_epoch), so it cannot end first."""
     run(tiny_project, "dvc", "repro", "train")  # a model to keep untouched, when this test runs alone
-    params = tiny_project / "params.yaml"
+    params = tiny_project / "recipes" / "head.yaml"
     original = params.read_text()
     raw = yaml.safe_load(original)
-    raw["models"]["head"].update(epochs=5, patience=0)
+    raw.update(epochs=5, patience=0)
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
     before = trained_files(tiny_project)
     try:

@@ -24,7 +24,7 @@ def test_evaluate_export_and_predict_score_the_same_model(project, model):
     check_model(*project, model, "float32", IMAGE_TTA.get(model, "none"), IMAGE_TRAIN_PRECISION.get(model, "float32"))
 
 
-THROWAWAY = '''"""A throwaway model, to show that adding one is this module and its section in params.yaml."""
+THROWAWAY = '''"""A throwaway model, to show that adding one is this module and its recipes/throwaway.yaml."""
 
 from dataclasses import dataclass
 
@@ -57,8 +57,8 @@ SPEC = ModelSpec(ThrowawayParams, "images", build=build, small={"epochs": 1, "ba
 def test_a_model_added_as_one_module_and_its_params_runs_through_train_evaluate_export_and_predict(
     project, monkeypatch
 ):
-    """docs/models.md's promise: a module in models/ and a models.<name> section, no other file edited."""
-    import dataclasses
+    """docs/models.md's promise: a module in models/ and its recipes/<name>.yaml (its own knobs), no other file
+    edited."""
     import importlib.util
 
     import yaml
@@ -71,12 +71,12 @@ def test_a_model_added_as_one_module_and_its_params_runs_through_train_evaluate_
     loaded = importlib.util.spec_from_file_location("throwaway", module)
     source = importlib.util.module_from_spec(loaded)
     loaded.loader.exec_module(source)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["models"]["throwaway"] = {**dataclasses.asdict(source.ThrowawayParams()), **source.SPEC.small}
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    own = {"filters": source.ThrowawayParams().filters, "warmup_epochs": 1.0, **source.SPEC.small}
+    (root / "recipes" / "throwaway.yaml").write_text(yaml.safe_dump(own, sort_keys=False))
     monkeypatch.setenv("PYTHONPATH", str(root / "src"))  # the stages run this copy of the package
     check_model(root, pictures, "throwaway", "float32")
     evaluated = yaml.safe_load((root / "metrics" / "eval.json").read_text())
     assert evaluated["run"]["model"] == "throwaway"
     edited = run(root, "git", "status", "--porcelain", "--", "src", "stages", "dvc.yaml", "tests").stdout.split("\n")
     assert [line for line in edited if line] == ["?? src/imgclf/models/throwaway.py"]
+    assert "?? recipes/throwaway.yaml" in run(root, "git", "status", "--porcelain").stdout

@@ -32,8 +32,8 @@ def row(name, top1, seed=0, dataset="cifar10", path="", lr=0.001, test_set="aaaa
         "model": model,
         "data.dataset": dataset,
         "data.path": path,
-        f"models.{model}.learning_rate": lr,
-        f"models.{model}.epochs": 3,
+        f"recipes/{model}.yaml:learning_rate": lr,  # the model's file, as dvc.yaml declares it for the run
+        "params.yaml:recipe.epochs": 3,  # the shared recipe, which the model's section inherits
     }
 
 

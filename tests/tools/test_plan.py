@@ -17,14 +17,19 @@ from imgclf.training.job import resolve_job
 
 
 def test_changes_are_read_as_dvc_writes_them_and_validated():
+    """params.yaml's keys, a model file's keys (listed there, or added with + or ++), as `dvc exp run -S`."""
     params = with_changes(
-        REPO / "params.yaml", ["model=resnext", "models.resnext.depth=20", "models.resnext.ema=1e-05"]
+        REPO / "params.yaml",
+        ["model=resnext", "recipes/resnext.yaml:depth=20", "recipes/resnext.yaml:++ema=1e-05", "recipe.epochs=3"],
     )
     assert params.model == "resnext" and params.models.resnext.depth == 20 and params.models.resnext.ema == 1e-05
-    with pytest.raises(ParamsError, match=r"models\.resnext\.depth must be 9n\+2"):
-        with_changes(REPO / "params.yaml", ["models.resnext.depth=12"])
+    assert params.models.resnext.epochs == 3 and params.models.head.epochs == 40  # the head's file sets its own
+    with pytest.raises(ParamsError, match=r"recipes/resnext\.yaml: depth must be 9n\+2"):
+        with_changes(REPO / "params.yaml", ["recipes/resnext.yaml:depth=12"])
     with pytest.raises(ParamsError, match=r"-S 'model': write key=value"):
         with_changes(REPO / "params.yaml", ["model"])
+    with pytest.raises(ParamsError, match=r"a params file is recipes/<model>\.yaml, one of head, linear_probe"):
+        with_changes(REPO / "params.yaml", ["recipes/resnet.yaml:depth=20"])
 
 
 def test_the_epochs_end_inside_the_budget():
@@ -52,7 +57,7 @@ def test_the_steps_are_timed_in_the_precision_the_run_trains_in(monkeypatch):
     monkeypatch.setattr(measure_module, "epoch_timing", timing)
     for precision in ("float32", "mixed_bfloat16"):
         params = with_changes(REPO / "params.yaml", ["model=airbench", f"train.mixed_precision={precision}"])
-        job = resolve_job(params.model, params.recipe, params.seed, params.train)
+        job = resolve_job(params.model, params.model_recipe, params.seed, params.train)
         assert measure(job, Path("split"), Path("features"))["precision"] == precision
     assert seen == ["float32", "mixed_bfloat16"]
     assert keras.config.dtype_policy().name == "float32"  # put back after
@@ -78,8 +83,8 @@ def test_the_lr_range_test_suggests_a_rate_below_the_one_where_the_loss_blows_up
     )
     assert 1e-6 < found["suggested_learning_rate"] < found["lowest_loss_at"] < 10
     assert found["suggested_learning_rate"] == pytest.approx(found["lowest_loss_at"] / 10)
-    assert report(found, "models.head").endswith(
-        f"try models.head.learning_rate={found['suggested_learning_rate']:.2g}"
+    assert report(found, "recipes/head.yaml:++").endswith(
+        f"try -S recipes/head.yaml:++learning_rate={found['suggested_learning_rate']:.2g}"
     )
 
 
@@ -96,7 +101,9 @@ def test_the_lr_range_test_suggests_nothing_where_the_loss_never_falls():
     assert found["lowest_loss"] > 0.9 * found["start_loss"] and found["start_loss"] == pytest.approx(
         np.log(2), abs=0.05
     )
-    assert "inconclusive" in report(found, "models.head") and "learning_rate=" not in report(found, "models.head")
+    assert "inconclusive" in report(found, "recipes/head.yaml:++") and "learning_rate=" not in report(
+        found, "recipes/head.yaml:++"
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from ..errors import ParamsError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "step", "plateau", "triangular")
-CLASS_WEIGHTS = ("none", "balanced")
-WHITENED_STEM = "whitened_stem"  # the layer name of a model's frozen whitening convolution (models/whitening.py)  # balanced: each class weighs n / (classes * its count), scikit-learn's rule
+CLASS_WEIGHTS = ("none", "balanced")  # balanced: each class weighs n / (classes * its count), scikit-learn's rule
+WHITENED_STEM = "whitened_stem"  # the layer name of a model's frozen whitening convolution (airbench's stem)
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,15 @@ class ScratchOptimization(Optimization):
             )
         if self.lookahead and self.ema:
             raise ParamsError(f"{where}: {prefix}lookahead and {prefix}ema both average the weights: choose one")
+
+
+@dataclass(frozen=True)
+class SharedRecipe(ScratchOptimization):
+    """params.yaml's ``recipe``: what every Keras-trained model's recipe starts from, written once; a model's own
+    file, ``recipes/<model>.yaml``, lists its own knobs and what it changes (params_layout.py). The standard
+    from-scratch recipe, but for its warmup, which each from-scratch model states."""
+
+    warmup_epochs: float = param(0.0, Number(float, 0))
 
 
 STRIDES = ListOf(Number(int, 1, 2))

@@ -31,10 +31,8 @@ STAGE_ARGS += ["--out", "data/train", "--timing", "metrics/train.json", "--progr
 
 def make_project(root: Path, epochs: int, batch_size: int, learning_rate: float, peer_timeout_s: int = 30) -> Path:
     """A folder the train stage runs in: params.yaml, data/split and data/features of separable blobs."""
-    import yaml
-
     from ..data.arrays import write_classes, write_subset
-    from ..params import default_params_dict
+    from ..params import default_params_dict, write_tree
 
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 3, (3, 16))
@@ -51,7 +49,7 @@ def make_project(root: Path, epochs: int, batch_size: int, learning_rate: float,
         hidden_units=[16], dropout=0.0, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=0
     )
     params["train"].update(backend="jax", connect_timeout_s=60, peer_timeout_s=peer_timeout_s)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_tree(root, params)  # params.yaml and recipes/
     return root
 
 

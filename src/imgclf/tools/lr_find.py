@@ -51,8 +51,9 @@ def lr_find(model, batches, recipe, steps: int = 200, low: float = 1e-6, high: f
     }
 
 
-def report(found: dict, section: str) -> str:
-    """The one line ``imgclf plan`` prints: the suggested ``<section>.learning_rate``, or why there is none."""
+def report(found: dict, setting: str) -> str:
+    """The one line ``imgclf plan`` prints: the suggested learning rate as the ``-S`` that sets it (``setting``
+    is what goes before ``learning_rate=``, e.g. ``recipes/head.yaml:++``), or why there is none."""
     head = f"plan: learning-rate range test over {found['steps']} steps"
     if found["suggested_learning_rate"] is None:
         return (
@@ -60,4 +61,4 @@ def report(found: dict, section: str) -> str:
             f"lowest {found['lowest_loss']:.3g}) at rates up to {found['highest_rate']:.2g}; keep the recipe's rate "
             "(on a few pictures the loss is mostly noise)"
         )
-    return f"{head}: lowest loss at {found['lowest_loss_at']:.2g}; try {section}.learning_rate={found['suggested_learning_rate']:.2g}"
+    return f"{head}: lowest loss at {found['lowest_loss_at']:.2g}; try -S {setting}learning_rate={found['suggested_learning_rate']:.2g}"

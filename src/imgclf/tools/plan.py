@@ -1,6 +1,6 @@
 """``imgclf plan``: size a training run to a time budget, measured on your data and your machine.
 
-    imgclf plan --minutes 60 -S model=resnext -S models.resnext.depth=20
+    imgclf plan --minutes 60 -S model=resnext -S recipes/resnext.yaml:depth=20
     imgclf plan --minutes 30 -S model=finetune --lr-find
 
 It trains the model the params (with the -S changes) name for a few short epochs as the train stage does
@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from ..errors import DataError, ParamsError
-from ..params import PARAMS_FILE, parse_params, read_yaml
+from ..params import PARAMS_FILE, read_yaml
 from .lr_find import report
 from .measure import measure
 
@@ -28,20 +28,36 @@ NOISY = 0.2  # a spread of step times past which the plan says the measurement w
 
 
 def with_changes(path: Path, changes: list[str]):
-    """params.yaml with ``-S key=value`` changes (values read as YAML, as DVC writes them), validated."""
-    raw = read_yaml(Path(path).read_text())
+    """params.yaml (and the models' recipes/<model>.yaml) with ``-S`` changes as ``dvc exp run -S`` takes them:
+    ``key=value`` in params.yaml, ``recipes/<model>.yaml:key=value`` in a model's file (``+key`` adds a key,
+    ``++key`` adds or sets one); values read as YAML, as DVC writes them; validated."""
+    from ..params import parse_tree, read_tree
+
+    raw, files = read_tree(path)
     for change in changes:
-        key, sep, value = change.partition("=")
-        if not sep:
-            raise ParamsError(f"-S {change!r}: write key=value, as dvc exp run -S does")
+        target, key, value = _change(change, raw, files)
         *sections, name = key.split(".")
-        target = raw
         for part in sections:
             if not isinstance(target.get(part), dict):
-                raise ParamsError(f"-S {change!r}: no section {part!r} in {path}")
+                raise ParamsError(f"-S {change!r}: no section {part!r} there")
             target = target[part]
         target[name] = read_yaml(value)
-    return parse_params(raw, f"{path} with -S changes")
+    return parse_tree(raw, files, f"{path} with -S changes")
+
+
+def _change(change: str, raw: dict, files: dict) -> tuple[dict, str, str]:
+    """(the mapping a ``-S`` change edits, its dotted key, its value text)."""
+    where, colon, rest = change.partition(":") if ".yaml:" in change else ("", "", change)
+    key, sep, value = rest.partition("=")
+    if not sep:
+        raise ParamsError(f"-S {change!r}: write key=value, as dvc exp run -S does")
+    if not colon:
+        return raw, key, value
+    model = Path(where).stem
+    if Path(where).parent.as_posix() != "recipes" or model not in files:
+        raise ParamsError(f"-S {change!r}: a params file is recipes/<model>.yaml, one of {', '.join(files)}")
+    files[model] = files[model] or {}
+    return files[model], key.lstrip("+"), value
 
 
 def plan(minutes: float, measured: dict, key: str) -> dict:
@@ -141,11 +157,12 @@ def run(args: argparse.Namespace) -> None:
     start_keras(params.train.backend)
     from ..training.job import resolve_job
 
-    job = resolve_job(params.model, params.recipe, params.seed, params.train)
+    job = resolve_job(params.model, params.model_recipe, params.seed, params.train)
     measured = measure(job, split_dir, features_dir, args.steps, args.lr_find)
-    key = f"models.{params.model}.epochs"
-    sized = plan(args.minutes, measured, key)
-    changes = [c for c in args.changes if not c.startswith(f"{key}=")]
+    setting = f"recipes/{params.model}.yaml:++"  # sets a key of the model's file, listed there or not
+    sized = plan(args.minutes, measured, f"{setting}epochs")
+    epochs = (f"recipes/{params.model}.yaml:{plus}epochs=" for plus in ("", "+", "++"))
+    changes = [c for c in args.changes if not c.startswith((*epochs, "recipe.epochs="))]
     print(
         f"plan: {params.model} on {measured['images']:,} training pictures: {measured['step_s']:.3f} s per step of "
         f"{measured['batch_size']} in {measured['precision']} "
@@ -166,11 +183,11 @@ def run(args: argparse.Namespace) -> None:
             f"its patience may stop it sooner): {measured['head_s']:.0f} s before the epochs sized"
         )
     if measured["lr_find"]:
-        print(report(measured["lr_find"], key.rsplit(".", 1)[0]))
+        print(report(measured["lr_find"], setting))
     verdict = "" if sized["fits"] else " (one epoch does not fit: the budget is too short)"
     print(
         f"plan: {sized['epochs']} epoch(s) in {args.minutes:g} minutes, predicted {sized['predicted_minutes']} "
         f"minutes for the train stage ({sized['training_minutes']} of training, as train.json counts, and about "
         f"{STAGE_OVERHEAD_S:.0f} s of start-up){verdict}"
     )
-    print(" ".join(["dvc exp run", *(f"-S {c}" for c in changes), f"-S {key}={sized['epochs']}"]))
+    print(" ".join(["dvc exp run", *(f"-S {c}" for c in changes), f"-S {setting}epochs={sized['epochs']}"]))

@@ -143,6 +143,19 @@ def dataset_label(row: dict) -> str:
     return dataset
 
 
+def model_param(row: dict, model: str, key: str):
+    """``models.<model>.<key>`` of a run: its recipes/<model>.yaml's, or a commit's from before those files (when
+    params.yaml held every model's section), else the shared recipe's in params.yaml (where fine-tuning's
+    ``head.*`` inherits too)."""
+    for own in (value(row, f"recipes/{model}.yaml", key), value(row, PARAMS_FILE, f"models.{model}.{key}")):
+        if own is not None:
+            return own
+    shared = value(row, PARAMS_FILE, f"recipe.{key}")
+    if shared is None and "." in key and not key.startswith("augment."):
+        shared = value(row, PARAMS_FILE, f"recipe.{key.split('.', 1)[1]}")
+    return shared
+
+
 def run_record(row: dict, param_keys: list[str]) -> dict | None:
     """A run's name, scores, conditions and params; None for a row without test metrics."""
     if value(row, EVAL_FILE, "top1") is None:
@@ -166,7 +179,11 @@ def run_record(row: dict, param_keys: list[str]) -> dict | None:
         "test_images": value(row, EVAL_FILE, "run.test_images") or value(row, EVAL_FILE, "images"),
         "test_set": value(row, EVAL_FILE, "run.test_set"),
     }
-    record["config"] = {key: value(row, PARAMS_FILE, key) for key in param_keys}
+    record["config"] = {
+        key: model_param(row, *key.split(".", 2)[1:]) if key.startswith("models.") else value(row, PARAMS_FILE, key)
+        for key in param_keys
+        if not key.startswith("recipe.")  # the shared recipe counts as each model's section inherits it
+    }
     # What an ``auto`` recipe became, where the run says (fine-tuning): a run left at auto and one that set
     # the same values by hand are the same recipe.
     prefix = f"models.{record['model']}."
