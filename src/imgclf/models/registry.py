@@ -2,9 +2,9 @@
 
 A leaf: a name maps to its parts (``models.spec.ModelSpec``: params class, input, builder or the name of its
 trainer), and nothing here imports from training. Adding a model is one module here (a frozen params
-dataclass, and a ``SPEC``) and its ``models.<name>`` section in params.yaml; params validation, the train
-stage, dvc.yaml's ``models.${model}``, the leaderboard and the tests (which build and train every model at
-its ``SPEC.small`` size) pick it up from here.
+dataclass, and a ``SPEC``) and its ``recipes/<name>.yaml`` (its own knobs, and what it changes in the shared
+recipe); params validation, the train stage, dvc.yaml's ``recipes/${model}.yaml``, the leaderboard and the
+tests (which build and train every model at its ``SPEC.small`` size) pick it up from here.
 """
 
 from __future__ import annotations

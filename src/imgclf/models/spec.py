@@ -31,7 +31,7 @@ class BuildContext:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model: its ``models.<name>`` params section, its input, and how it is built (``build``: recipe,
+    """One model: its params section (``models.<name>`` in memory, recipes/<name>.yaml on disk), its input, and how it is built (``build``: recipe,
     context -> uncompiled keras.Model of logits) or which trainer trains it (``trainer``); ``small`` is a
     CPU-second version of its recipe (params.yaml keys, nested sections as dicts) that the tests train."""
 
