@@ -234,21 +234,26 @@ def committed(root) -> None:
 
 
 def test_the_leaderboard_leaves_out_a_workspace_whose_metrics_are_older_than_its_params(project, tmp_path):
-    """After `git checkout params.yaml` (or any edit), exp_show pairs the new params with the last run's
-    metrics; that row is left out with a note instead of shown as a run nobody made."""
+    """After `git checkout params.yaml` (or any edit of it or of the model's recipe file), exp_show pairs the new
+    params with the last run's metrics; that row is left out with a note instead of shown as a run nobody made."""
     root, _ = project
     committed(root)  # a row that stays
     shown = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "a"))
     assert "the workspace row is left out" not in shown.stderr, shown.stderr
-    params = root / "params.yaml"
-    original = params.read_text()
-    try:
-        params.write_text(original.replace("dropout: 0.3", "dropout: 0.4", 1))
-        stale = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / "b"))
-    finally:
-        params.write_text(original)
-    assert "the workspace row is left out" in stale.stderr
-    assert "| workspace |" not in (tmp_path / "b" / "leaderboard.md").read_text()
+    for edited, old, new in [
+        ("recipes/head.yaml", "dropout: 0.3", "dropout: 0.4"),
+        ("params.yaml", "seed: 0", "seed: 1"),
+    ]:
+        path = root / edited
+        original = path.read_text()
+        assert old in original, (edited, old)
+        try:
+            path.write_text(original.replace(old, new, 1))
+            stale = run(root, "imgclf", "leaderboard", "--by-run", "--out", str(tmp_path / edited))
+        finally:
+            path.write_text(original)
+        assert "the workspace row is left out" in stale.stderr, edited
+        assert "| workspace |" not in (tmp_path / edited / "leaderboard.md").read_text()
 
 
 def test_the_leaderboard_reads_the_committed_runs_while_an_experiment_holds_the_workspace(project, tmp_path):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ..errors import PipelineError
+from ..params_layout import RECIPES_DIR
 
 EVAL_FILE = "metrics/eval.json"
 TIMING_FILE = "metrics/train.json"  # training wall time and images/s, written by the train stage
@@ -98,7 +99,7 @@ def committed_rows(revs: list[str], cwd: Path | None = None) -> list[dict]:
 def stale_stages(cwd: Path | None = None) -> list[str]:
     """Stages before the workspace's metrics whose params changed since they ran (``dvc status`` of evaluate).
 
-    Then exp_show would pair today's params.yaml (say, after ``git checkout
+    Then exp_show would pair today's params.yaml or recipe file (say, after ``git checkout
     params.yaml``) with the metrics of the last run, a row no run produced.
     Only params count: data changes show in ``dvc status`` only after validate
     has fingerprinted the source again, which a read-only check must not do.
@@ -108,8 +109,11 @@ def stale_stages(cwd: Path | None = None) -> list[str]:
     with Repo(str(cwd or ".")) as repo:
         status = repo.status(targets=["evaluate"], with_deps=True)
 
+    def is_params(dep: str) -> bool:
+        return dep == PARAMS_FILE or dep.startswith(f"{RECIPES_DIR}/")
+
     def params_changed(changes) -> bool:
-        return any(isinstance(c, dict) and PARAMS_FILE in (c.get("changed deps") or {}) for c in changes)
+        return any(isinstance(c, dict) and any(map(is_params, c.get("changed deps") or {})) for c in changes)
 
     return sorted(stage for stage, changes in status.items() if params_changed(changes))
 
@@ -118,7 +122,7 @@ def without_stale_workspace(rows: list[dict], cwd: Path | None = None) -> list[d
     if not any(row.get("rev") == "workspace" for row in rows) or not (stale := stale_stages(cwd)):
         return rows
     print(
-        "leaderboard: the workspace row is left out: its metrics are older than its params.yaml "
+        "leaderboard: the workspace row is left out: its metrics are older than its params "
         f"(`dvc status`: {', '.join(stale)}); run `dvc repro` to include it",
         file=sys.stderr,
     )
