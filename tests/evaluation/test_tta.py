@@ -60,3 +60,24 @@ def test_a_model_exported_with_flip_tta_before_stackviews_still_loads(tmp_path):
     pictures = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
     expected = (plain.predict(pictures, verbose=0) + plain.predict(pictures[:, :, ::-1], verbose=0)) / 2
     np.testing.assert_allclose(load_model(tmp_path / "old.keras").predict(pictures, verbose=0), expected, atol=1e-6)
+
+
+def test_the_views_are_defined_in_one_module_and_made_into_layers_in_one_place():
+    """TTA is defined once: only evaluation/tta.py says what a mode's views are (it alone compares a value with a
+    mode's name), and only evaluation/scoring.py builds the view layers, for evaluate and export alike."""
+    import ast
+
+    from fakes import REPO
+
+    src = REPO / "src" / "imgclf"
+    deciding, building = set(), set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                named = [c.value for c in [node.left, *node.comparators] if isinstance(c, ast.Constant)]
+                if any(value in TTA_MODES[1:] for value in named):
+                    deciding.add(path.relative_to(src).as_posix())
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("StackViews", "WeighViews"):
+                building.add(path.relative_to(src).as_posix())
+    assert deciding == {"evaluation/tta.py"}
+    assert building == {"evaluation/scoring.py"}
