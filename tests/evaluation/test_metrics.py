@@ -49,3 +49,20 @@ def test_per_class_table_and_confusion_pairs_use_class_names():
     assert table["support"].tolist() == [1, 2]
     pairs = confusion_pairs(labels, predicted, ["cat", "dog"])
     assert pairs.values.tolist() == [["cat", "cat"], ["dog", "cat"], ["dog", "dog"]]
+
+
+def test_a_float32_softmax_is_scored_without_sklearns_sum_warning():
+    """A model's float32 probabilities, whose rows miss 1 by float32 rounding, give no warning and the figures of
+    their float64 twin."""
+    import warnings
+
+    logits = np.random.default_rng(0).normal(size=(500, 10)) * 4
+    probs = softmax(logits).astype(np.float32)
+    assert np.abs(probs.astype(np.float64).sum(1) - 1).max() > np.sqrt(np.finfo(np.float64).eps)  # the case
+    labels = np.random.default_rng(1).integers(0, 10, 500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scored = classification_metrics(labels, probs, [str(i) for i in range(10)])
+    twin = classification_metrics(labels, softmax(logits), [str(i) for i in range(10)])
+    assert scored["log_loss"] == pytest.approx(twin["log_loss"], rel=1e-6)
+    assert scored["top1"] == twin["top1"] and scored["top5"] == twin["top5"]

@@ -30,6 +30,10 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, class_names: l
     A class with no test images has no recall and would add a zero F1, so it is
     left out of the macro average and named under ``classes_without_test_images``.
     """
+    # a float32 softmax's rows sum to 1 within float32's rounding, past the float64 tolerance of sklearn's log
+    # loss, which then warns on every run; renormalized in float64, the figures are the same
+    probs = np.asarray(probs, np.float64)
+    probs = probs / probs.sum(axis=1, keepdims=True)
     classes = np.arange(probs.shape[1])
     present = np.unique(labels)
     predicted = probs.argmax(axis=1)
