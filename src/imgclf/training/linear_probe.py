@@ -20,6 +20,20 @@ from .trainers import summary
 if TYPE_CHECKING:
     from .job import TrainingJob
 
+# An embedding dimension that varies less than this share of the median dimension's std (a ReLU unit of a random
+# backbone alive on a few pictures) is standardized by this floor instead of its own std: dividing by its std
+# amplified float32 rounding (TFLite's kernels against Keras's) 1e5-fold into the logits
+MIN_RELATIVE_SCALE = 1e-3
+
+
+def fitted_scaler(x: np.ndarray):
+    """scikit-learn's StandardScaler on ``x``, its scales floored at MIN_RELATIVE_SCALE of their median."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scaler.scale_ = np.maximum(scaler.scale_, MIN_RELATIVE_SCALE * np.median(scaler.scale_))
+    return scaler
+
 
 def sweep_c(recipe: LinearProbeParams, seed: int, fit, train, val, classes: np.ndarray, live) -> list[tuple]:
     """One logistic regression per C, each logged as a dvclive step: [(val accuracy, -val loss, classifier)]."""
@@ -43,8 +57,6 @@ def sweep_c(recipe: LinearProbeParams, seed: int, fit, train, val, classes: np.n
 
 def train(job: TrainingJob, split_dir: Path, features_dir: Path, out: Path, checkpoints=None) -> Trained:
     """Multinomial logistic regression on standardized embeddings; C chosen on validation accuracy, then loss."""
-    from sklearn.preprocessing import StandardScaler
-
     recipe = job.recipe
     classes = np.arange(len(read_classes(split_dir)))
     x_train, y_train = read_embeddings(features_dir, split_dir, "train")
@@ -55,7 +67,7 @@ def train(job: TrainingJob, split_dir: Path, features_dir: Path, out: Path, chec
         y_fit = np.tile(y_train, len(views) + 1)
     else:
         x_fit, y_fit = x_train, y_train
-    scaler = StandardScaler().fit(x_fit)
+    scaler = fitted_scaler(x_fit)
     z_fit, z_train, z_val = scaler.transform(x_fit), scaler.transform(x_train), scaler.transform(x_val)
     live = open_live(out / "live")
     start = time.perf_counter()
