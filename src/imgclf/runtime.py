@@ -88,6 +88,9 @@ def keras_state(seed: int, policy: str = "float32") -> Iterator[None]:
 # train.backend: auto picks the fastest measured per device type (benchmarks/backends.py, docs/benchmarks.md).
 # CPU: TensorFlow without XLA, measured. GPU: not measured in this project (no GPU here); TensorFlow until it is.
 FASTEST = {"cpu": "tensorflow", "gpu": "tensorflow"}
+# Several processes: TensorFlow's workers on CPUs (0.93 of a lone process's speed in each, where JAX's ran at
+# 0.1-0.25: docs/distribution.md); JAX's runtime on GPUs (NCCL under Keras' DataParallel).
+FASTEST_CLUSTER = {"cpu": "tensorflow", "gpu": "jax"}
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
@@ -112,11 +115,11 @@ def _device() -> str:
 
 
 def resolve_backend(setting: str, environ=os.environ, cluster: bool = False, device: str | None = None) -> str:
-    """train.backend: ``auto`` keeps a ``KERAS_BACKEND`` the user exported, else JAX for several processes
-    (its distributed runtime is the one the stage joins: training/cluster.py), else ``FASTEST`` for the device."""
+    """train.backend: ``auto`` keeps a ``KERAS_BACKEND`` the user exported, else the fastest for the device
+    (``FASTEST``; ``FASTEST_CLUSTER`` for several processes: the engine the stage joins, training/cluster.py)."""
     if setting != "auto":
         return setting
-    return environ.get("KERAS_BACKEND") or ("jax" if cluster else FASTEST[device or _device()])
+    return environ.get("KERAS_BACKEND") or (FASTEST_CLUSTER if cluster else FASTEST)[device or _device()]
 
 
 def resolve_precision(setting: str, gpus: int) -> str:

@@ -9,7 +9,8 @@ import pytest
 
 from imgclf.tools.cluster_demo import free_port, launch, make_project, weights
 from imgclf.training import cluster as cluster_module
-from imgclf.training.cluster import Cluster, cluster_from, diagnosis
+from imgclf.training.cluster import diagnosis
+from imgclf.training.cluster_layout import Cluster, cluster_from
 from projects import wait_for_epoch
 
 pytestmark = pytest.mark.slow
@@ -93,11 +94,16 @@ def test_processes_started_on_different_params_refuse_to_train_together_naming_t
             },
             Cluster(2, 1, ("10.0.0.1:1234", "10.0.0.2:2345"), "KERAS_DISTRIBUTION_*"),
         ),
+        (
+            {"TF_CONFIG": '{"cluster": {"worker": ["h0:1", "h1:2"]}, "task": {"type": "worker", "index": 1}}'},
+            Cluster(2, 1, ("h0:1", "h1:2"), "TF_CONFIG"),
+        ),
+        ({"TF_CONFIG": '{"cluster": {"worker": ["h0:1"]}, "task": {"type": "worker", "index": 0}}'}, None),
         ({"SLURM_NTASKS": "4", "SLURM_PROCID": "3"}, Cluster(4, 3, (), "SLURM")),
         ({"OMPI_COMM_WORLD_SIZE": "1", "OMPI_COMM_WORLD_RANK": "0"}, None),
     ],
 )
-def test_the_cluster_comes_from_keras_variables_or_slurm_or_open_mpi(environ, expected):
+def test_the_cluster_comes_from_keras_variables_or_tf_config_or_slurm_or_open_mpi(environ, expected):
     assert cluster_from(environ) == expected
 
 
@@ -116,10 +122,13 @@ def test_the_supervisor_holds_back_jaxs_dump_and_passes_the_childs_own_lines(cap
     """A wrong coordinator port printed the RPC's name on a line of its own beside the one-line error."""
     import collections
     import io
+    import threading
 
     lines = ["train: process 1 of 2 joined the cluster\n", "RPC: /xla.coordination.CoordinationService/RegisterTask\n"]
     lines += ["E0000 00:00:1 coordination_service_agent.cc:1] Failed to connect\n", "warning: something to read\n"]
-    joined = cluster_module._relay_stderr(io.StringIO("".join(lines)), collections.deque(maxlen=60), [])
+    joined = cluster_module._relay_stderr(
+        io.StringIO("".join(lines)), collections.deque(maxlen=60), [], threading.Event()
+    )
     assert (
         joined and capsys.readouterr().err == "train: process 1 of 2 joined the cluster\nwarning: something to read\n"
     )

@@ -99,8 +99,9 @@ class KerasMultiWorkerBug(Exception):
 
 @pytest.mark.xfail(strict=True, raises=KerasMultiWorkerBug, reason=KerasMultiWorkerBug.__doc__)
 def test_two_localhost_workers_train_with_keras_fit():
-    """Why train refuses TF_CONFIG: plain Keras fit on two MultiWorkerMirroredStrategy workers on 127.0.0.1 fails
-    (Keras 3.15.1, TF 2.21). Strict: once Keras fixes it this test fails, and the cluster path can be enabled."""
+    """Why keras_internals.fit_on_tensorflow_workers exists: plain Keras fit on two MultiWorkerMirroredStrategy
+    workers on 127.0.0.1 fails (Keras 3.15.1, TF 2.21). Strict: once Keras fixes it this test fails, and the two
+    fixes can go (tests/training/test_tf_workers.py trains with them)."""
     cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
     workers = []
     for index in range(2):
@@ -111,14 +112,3 @@ def test_two_localhost_workers_train_with_keras_fit():
     if any("(<class 'tensorflow.python.distribute.values.PerReplica'>) to a Tensor" in e for e in errors):
         raise KerasMultiWorkerBug(errors[0][-500:])
     assert all(w.returncode == 0 for w in workers), errors[0][-2000:]
-
-
-def test_a_tf_config_cluster_is_refused_with_one_line_before_any_work(monkeypatch):
-    from imgclf.errors import ParamsError
-    from imgclf.training.distribution import placement
-
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["10.0.0.1:1", "10.0.0.2:1"]}}))
-    with pytest.raises(ParamsError, match=r"TF_CONFIG describes a 2-worker cluster.*keras-team/keras#20585"):
-        placement("auto")
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["10.0.0.1:1"]}}))
-    assert placement("none").replicas == 1  # distribution: none ignores TF_CONFIG

@@ -1,21 +1,25 @@
-"""Training over several processes or machines: JAX's distributed runtime under Keras' DataParallel.
+"""Training over several processes or machines: TensorFlow's workers on CPUs, JAX's distributed runtime on GPUs.
 
 Every process runs the train stage on the same params and data (the stages
 before train reach the other machines through a DVC remote or shared cache),
 told its place by Keras' own variables: ``KERAS_DISTRIBUTION_JOB_ADDRESSES``
-(host:port of every process, process 0's first: the coordinator),
-``KERAS_DISTRIBUTION_NUM_PROCESSES`` and ``KERAS_DISTRIBUTION_PROCESS_ID``; under
-SLURM or Open MPI, JAX reads the job's own variables instead. Each process
-feeds its rows of every global batch; Keras assembles the global batch, so the
-loss, gradients, metrics and BatchNormalization statistics are global, and the
-same seed gives every process the same initial weights. On a CPU the
-collectives are gloo over TCP; on GPUs the same code uses NCCL.
+(host:port of every process, process 0's first), ``KERAS_DISTRIBUTION_NUM_PROCESSES``
+and ``KERAS_DISTRIBUTION_PROCESS_ID``; or by ``TF_CONFIG``'s workers; under SLURM
+(or Open MPI, JAX only), by the job's own variables. The engine follows the
+backend (``runtime.resolve_backend``: TensorFlow on CPUs, where it trains
+several times faster than JAX; JAX on GPUs): ``tf_workers`` or JAX under
+Keras' DataParallel. Either way each process feeds its rows of every global
+batch, the loss, gradients, metrics and BatchNormalization statistics are
+global, and the same seed gives every process the same initial weights.
 
 A peer that dies or stops answering aborts the survivors inside JAX (SIGABRT,
-no Python exception). So the stage runs the training in a child process and,
-as its supervisor, turns such an end into one line naming the peers and the
-timeout; the stage's outputs are written only by process 0, and only whole.
-Nothing here imports Keras or JAX at module level: the supervisor never does.
+no Python exception), and ends TensorFlow's collectives with an error after
+``train.peer_timeout_s``. So the stage runs the training in a child process
+and, as its supervisor, turns such an end into one line naming the peers and
+the timeout, and ends a child that has not joined within
+``train.connect_timeout_s``; the stage's outputs are written only by process 0,
+and only whole. Nothing here imports Keras, TensorFlow or JAX at module level:
+the supervisor never does.
 """
 
 from __future__ import annotations
@@ -28,60 +32,11 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 
 from ..errors import ParamsError
+from .cluster_layout import ENV_ADDRESSES, ENV_ID, ENV_PROCESSES, Cluster, cluster_from
 
 CHILD = "IMGCLF_CLUSTER_CHILD"  # set in the environment of the process that trains
-ENV_ADDRESSES, ENV_PROCESSES, ENV_ID = (
-    f"KERAS_DISTRIBUTION_{k}" for k in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID")
-)
-
-
-@dataclass(frozen=True)
-class Cluster:
-    processes: int
-    index: int
-    addresses: tuple[str, ...]  # host:port per process, the coordinator first; () when JAX finds them (SLURM, MPI)
-    source: str  # where the layout came from, for train.json and messages
-
-    @property
-    def coordinator(self) -> str | None:
-        return self.addresses[0] if self.addresses else None
-
-    def describe(self) -> str:
-        where = f"coordinator {self.coordinator}" if self.coordinator else f"addresses from {self.source}"
-        return f"process {self.index} of {self.processes} ({where})"
-
-
-def _integer(environ, name: str) -> int:
-    try:
-        return int(environ[name])
-    except ValueError:
-        raise ParamsError(f"{name} must be an integer; got {environ[name]!r}") from None
-
-
-def cluster_from(environ=os.environ) -> Cluster | None:
-    """The process layout the environment describes, or None for a single process."""
-    if ENV_PROCESSES in environ:
-        processes, index = _integer(environ, ENV_PROCESSES), _integer(environ, ENV_ID) if ENV_ID in environ else -1
-        addresses = tuple(a.strip() for a in environ.get(ENV_ADDRESSES, "").split(",") if a.strip())
-        if processes < 2:
-            return None
-        if not 0 <= index < processes:
-            raise ParamsError(f"{ENV_ID} must be 0..{processes - 1} for {ENV_PROCESSES}={processes}; got {index}")
-        if not addresses or any(not re.fullmatch(r"[^\s:]+:\d+", a) for a in addresses):
-            raise ParamsError(
-                f"{ENV_ADDRESSES} must list host:port, process 0's first; got {environ.get(ENV_ADDRESSES)!r}"
-            )
-        return Cluster(processes, index, addresses, "KERAS_DISTRIBUTION_*")
-    for size, rank, source in (
-        ("SLURM_NTASKS", "SLURM_PROCID", "SLURM"),
-        ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "Open MPI"),
-    ):
-        if size in environ and rank in environ and _integer(environ, size) > 1:
-            return Cluster(_integer(environ, size), _integer(environ, rank), (), source)
-    return None
 
 
 def xla_flags(environ, peer_timeout_s: int) -> str:
@@ -92,8 +47,12 @@ def xla_flags(environ, peer_timeout_s: int) -> str:
     return " ".join([*flags, f"--xla_cpu_collective_timeout_seconds={peer_timeout_s}"])
 
 
-def start(cluster: Cluster, connect_timeout_s: int, peer_timeout_s: int) -> None:
-    """Join the cluster, before anything creates a JAX array; every process must call it."""
+def start(cluster: Cluster, backend: str, connect_timeout_s: int, peer_timeout_s: int) -> None:
+    """Join the cluster, before TensorFlow runs an op or JAX creates an array; every process must call it."""
+    if backend == "tensorflow":
+        from .tf_workers import start as start_workers
+
+        return start_workers(cluster, peer_timeout_s)
     import jax
 
     jax.distributed.initialize(
@@ -113,21 +72,6 @@ def first_difference(mine: dict, theirs: dict) -> str | None:
     return None
 
 
-def _gathered_json(obj) -> list:
-    """``obj`` of every process, in process order (a collective step: every process must call it)."""
-    import json
-
-    import numpy as np
-    from jax.experimental import multihost_utils
-
-    data = np.frombuffer(json.dumps(obj, sort_keys=True, default=str).encode(), np.uint8)
-    sizes = np.asarray(multihost_utils.process_allgather(np.array([len(data)], np.int64))).reshape(-1)
-    padded = np.zeros(int(sizes.max()), np.uint8)
-    padded[: len(data)] = data
-    rows = np.asarray(multihost_utils.process_allgather(padded)).reshape(len(sizes), -1)
-    return [json.loads(row[:size].tobytes().decode()) for row, size in zip(rows, sizes)]
-
-
 def same_run(cluster: Cluster, fingerprint: dict) -> None:
     """Refuse, on every process alike, to train together runs that differ in params, data or code.
 
@@ -135,7 +79,9 @@ def same_run(cluster: Cluster, fingerprint: dict) -> None:
     would mix two recipes in one model (and, through process 0's checkpoint, be
     resumed and recorded as if it were one).
     """
-    everyone = _gathered_json(fingerprint)
+    from .collectives import gathered_json
+
+    everyone = gathered_json(fingerprint)
     for other, theirs in enumerate(everyone):
         key = first_difference(everyone[0], theirs)
         if key is None:
@@ -153,8 +99,9 @@ def same_run(cluster: Cluster, fingerprint: dict) -> None:
 
 # What JAX and gloo print when a peer is gone, and what it means for the one-line message.
 PEER_LOST = re.compile(
-    r"Connection reset by peer|Connection refused|heartbeat|Gloo .* failed|DEADLINE_EXCEEDED|"
-    r"timed out|Timed out|UNAVAILABLE|barrier|coordination service",
+    r"Connection reset by peer|Connection refused|heartbeat|Gloo .* failed|DEADLINE_EXCEEDED|DeadlineExceeded|"
+    r"timed out|Timed out|UNAVAILABLE|barrier|coordination service|Collective ops is aborted|peer .* is down|"
+    r"Socket closed|failed to connect",
     re.IGNORECASE,
 )
 
@@ -202,17 +149,17 @@ def _relay_stdout(stream) -> None:
 NATIVE_DUMP = ("F0000", "E0000", "W0000", "*** ", "PC: ", "    @", "RPC: /")
 
 
-def _relay_stderr(stream, tail: deque, held: list) -> bool:
+def _relay_stderr(stream, tail: deque, held: list, joined: threading.Event) -> bool:
     """Pass the child's own messages on; hold a traceback and JAX's abort dump back. Whether it joined."""
-    joined = False
     for line in stream:
         tail.append(line.rstrip("\n"))
-        joined = joined or JOINED in line
+        if JOINED in line:
+            joined.set()
         if held or line.startswith("Traceback (most recent call last)"):
             held.append(line)  # the child is ending: summarized, or shown whole if it is not a lost peer
         elif not PEER_LOST.search(line) and not line.startswith(NATIVE_DUMP):
             sys.stderr.write(line)
-    return joined
+    return joined.is_set()
 
 
 def supervise(argv: list[str], cluster: Cluster, connect_timeout_s: int, peer_timeout_s: int) -> int:
@@ -224,13 +171,20 @@ def supervise(argv: list[str], cluster: Cluster, connect_timeout_s: int, peer_ti
     child = subprocess.Popen([sys.executable, *argv], env=env, preexec_fn=_die_with_parent, **pipes)
     relay = threading.Thread(target=_relay_stdout, args=(child.stdout,), daemon=True)
     relay.start()
+    joining = threading.Event()
+    # TensorFlow's workers wait for their peers without a bound of their own: a child not joined in time ends
+    deadline = threading.Timer(connect_timeout_s + 10, lambda: joining.is_set() or child.kill())
+    deadline.daemon = True
+    deadline.start()
     try:
-        joined = _relay_stderr(child.stderr, tail, held)
+        joined = _relay_stderr(child.stderr, tail, held, joining)
         code = child.wait()
         relay.join(timeout=5)
     except KeyboardInterrupt:
         child.wait()
         raise
+    finally:
+        deadline.cancel()
     if code == 0 or (code in (1, 130) and any(line.startswith(("error: ", "interrupted: ")) for line in tail)):
         return code  # the child said what happened itself
     lost = not joined or code < 0 or PEER_LOST.search("\n".join(tail))
@@ -262,14 +216,14 @@ def join(train, argv: list[str]) -> tuple[Cluster | None, int | None]:
     from ..runtime import resolve_backend
 
     backend = resolve_backend(train.backend, cluster=True)
-    if backend != "jax":
+    if backend not in ("tensorflow", "jax"):
         raise ParamsError(
-            f"training over {cluster.processes} processes runs on the jax Keras backend; train.backend (or "
-            f"KERAS_BACKEND) is {backend!r} (TensorFlow's multi-worker fit fails: keras-team/keras#20585)"
+            f"training over {cluster.processes} processes runs on the tensorflow (CPUs) or jax (GPUs) Keras "
+            f"backend; train.backend (or KERAS_BACKEND) is {backend!r}"
         )
-    os.environ["KERAS_BACKEND"] = "jax"
+    os.environ["KERAS_BACKEND"] = backend
     if os.environ.get(CHILD) != "1":
         return cluster, supervise(argv, cluster, train.connect_timeout_s, train.peer_timeout_s)
-    start(cluster, train.connect_timeout_s, train.peer_timeout_s)
+    start(cluster, backend, train.connect_timeout_s, train.peer_timeout_s)
     print(f"train: {cluster.describe()} {JOINED}", file=sys.stderr, flush=True)
     return cluster, None

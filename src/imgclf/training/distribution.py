@@ -2,10 +2,9 @@
 
 TensorFlow: ``tf.distribute.MirroredStrategy`` over the local GPUs (or the
 logical CPU devices when there is no GPU, which is how the CPU path is
-tested). A ``TF_CONFIG`` cluster is refused up front: Keras 3's fit fails under
-``MultiWorkerMirroredStrategy`` (tests/training/test_distribution.py keeps a
-two-worker run as an expected failure, so a fixed Keras shows up).
-JAX: ``keras.distribution.DataParallel`` over ``jax.devices()``.
+tested); over several processes, the ``MultiWorkerMirroredStrategy`` they
+joined (``tf_workers``). JAX: ``keras.distribution.DataParallel`` over
+``jax.devices()``, in one process or several.
 Like the SAM train steps, this is backend-specific by nature and kept here.
 
 Scaling: ``batch_size`` in a recipe is per device, so the global batch is
@@ -17,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import os
 from dataclasses import dataclass
 
 import keras
@@ -42,13 +39,13 @@ class Placement:
 def _tensorflow(mode: str) -> Placement:
     import tensorflow as tf
 
-    if os.environ.get("TF_CONFIG") and mode != "none":
-        workers = len(json.loads(os.environ["TF_CONFIG"]).get("cluster", {}).get("worker", [])) or 1
-        raise ParamsError(
-            f"TF_CONFIG describes a {workers}-worker cluster, but Keras {keras.__version__}'s fit fails under "
-            "tf.distribute.MultiWorkerMirroredStrategy (keras-team/keras#20585; reproduced here on two localhost "
-            "workers), so multi-worker training is not supported: unset TF_CONFIG, or set train.distribution: none"
-        )
+    from . import tf_workers
+
+    if tf_workers.joined():  # joined a cluster (training.cluster.start): every process feeds its own rows
+        index, processes = tf_workers.place()
+        engine = f"tf.distribute.MultiWorkerMirroredStrategy over {processes} processes"
+        strategy = tf_workers.strategy()
+        return Placement(strategy.num_replicas_in_sync, engine, strategy, process=index, processes=processes)
     gpus = tf.config.list_logical_devices("GPU")
     devices = gpus or (tf.config.list_logical_devices("CPU") if mode == "data_parallel" else [])
     if mode == "none" or len(devices) < 2:

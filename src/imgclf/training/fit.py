@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from .. import progress
 from ..errors import PipelineError
 from ..io import copy_tree
 from ..runtime import interrupts_deferred, raise_if_interrupted
+from . import tf_workers
 from .batches import ProcessRows
 from .fitted import fitted_warmup
 from .live import LiveLogger, open_live
@@ -203,6 +205,17 @@ def callback_chain(train, recipe, live, live_dir: Path, checkpoint, start: Start
     return chain, timer, best, checkpointer
 
 
+def fed(train: Batches, val: Batches, model: keras.Model) -> tuple[tuple, contextlib.AbstractContextManager]:
+    """(what ``fit`` reads for training and validation, the context it runs in): the batches themselves, or on
+    several TensorFlow workers each one's dataset for its replica, with BatchNormalization over the global batch."""
+    if not tf_workers.joined():
+        return (train, val), contextlib.nullcontext()
+    from .keras_internals import fit_on_tensorflow_workers
+
+    fit_on_tensorflow_workers()
+    return (tf_workers.distributed(train), tf_workers.distributed(val)), tf_workers.synchronized_batchnorm(model)
+
+
 def fit_classifier(
     model: keras.Model,
     recipe: Optimization,
@@ -239,11 +252,12 @@ def fit_classifier(
     live = open_live(live_dir, resume=start.resumed)
     live.step = start.epoch if start.resumed else 0  # dvclive's own resume miscounts after a single step
     chain, timer, best, checkpointer = callback_chain(train, recipe, live, live_dir, checkpoint, start, callbacks)
+    data, workers = fed(train, val, model)
     clock = time.perf_counter()
-    with interrupts_deferred():  # Ctrl-C raised by StopOnInterrupt between batches, not inside a step
+    with interrupts_deferred(), workers:  # Ctrl-C raised by StopOnInterrupt between batches, not inside a step
         fitted = trainer.fit(
-            train,
-            validation_data=val,
+            data[0],
+            validation_data=data[1],
             epochs=recipe.epochs,
             initial_epoch=start.epoch,
             shuffle=False,  # the batches shuffle themselves, by (seed, epoch)

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 from ..io import atomic_dir, copy_tree, load_arrays, read_json, remove_tree, save_arrays, write_json, write_text
+from .collectives import broadcast, broadcast_json
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the whole imgclf package
 
@@ -186,20 +187,6 @@ class EpochCheckpointer(keras.callbacks.Callback):
         self.checkpoint.save(self.model, self.best, self.live_dir, state)
 
 
-def _broadcast(values, from_here: bool):
-    """``values`` (a list of arrays) as process 0 has them, on every process (a collective step)."""
-    from jax.experimental import multihost_utils
-
-    return [np.asarray(v) for v in multihost_utils.broadcast_one_to_all(values, is_source=from_here)]
-
-
-def _broadcast_json(obj, from_here: bool):
-    data = np.frombuffer(json.dumps(obj).encode(), np.uint8) if from_here else np.zeros(0, np.uint8)
-    (size,) = _broadcast([np.array([len(data)], np.int64)], from_here)
-    (data,) = _broadcast([np.resize(data, int(size[0])) if from_here else np.zeros(int(size[0]), np.uint8)], from_here)
-    return json.loads(data.tobytes().decode())
-
-
 class SharedCheckpoint(Checkpoint):
     """The checkpoint of a fit that several processes run together (training.cluster).
 
@@ -212,7 +199,7 @@ class SharedCheckpoint(Checkpoint):
     def __init__(self, folder: Path, process: int):
         self.writer = process == 0
         super().__init__(folder if self.writer else Path(folder) / ".not-process-0")
-        self.state = _broadcast_json(self.state, self.writer)
+        self.state = broadcast_json(self.state, self.writer)
 
     def restore(self, model: keras.Model) -> None:
         optimizer = model.optimizer
@@ -220,7 +207,7 @@ class SharedCheckpoint(Checkpoint):
             optimizer.build(model.trainable_variables)
         for variables, name in ((model.variables, "model.npz"), (optimizer.variables, "optimizer.npz")):
             local = load_arrays(self.current / name) if self.writer else _values(variables)
-            for variable, value in zip(variables, _broadcast(local, self.writer)):
+            for variable, value in zip(variables, broadcast(local, self.writer)):
                 variable.assign(value)
 
     @property
@@ -229,9 +216,9 @@ class SharedCheckpoint(Checkpoint):
 
     def best_weights(self, model: keras.Model) -> list[np.ndarray] | None:
         local = super().best_weights(model) if self.writer else None
-        if not _broadcast_json(local is not None, self.writer):
+        if not broadcast_json(local is not None, self.writer):
             return None
-        return _broadcast(local if self.writer else model.get_weights(), self.writer)
+        return broadcast(local if self.writer else model.get_weights(), self.writer)
 
     def save(self, model: keras.Model, best, live_dir: Path, state: dict) -> None:
         if self.writer:
