@@ -12,6 +12,7 @@ Prints one JSON line per figure; needs ``taskset`` and two free ports.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -67,13 +68,16 @@ def worker(model_name: str, index: int, ports: list[int], steps: int, global_bat
     share = global_batch // len(ports)
     mine = slice(index * share, (index + 1) * share)
     spec = MODELS[model_name]
+    recipe = spec.params()
+    if hasattr(recipe, "dropout"):  # masks drawn per process would differ from one process's
+        recipe = dataclasses.replace(recipe, dropout=0.0)
     with strategy.scope():
         keras.utils.set_random_seed(0)
-        built = spec.build(spec.params(), BuildContext((32, 32, 3), 10, 0, train_images=pictures))
+        built = spec.build(recipe, BuildContext((32, 32, 3), 10, 0, train_images=pictures))
         model = without_augmentation(built)  # random flips and shifts drawn per process would differ from one's
-        for layer in all_layers(model):  # BatchNormalization's statistics over the global batch
+        for layer in all_layers(model):  # BatchNormalization's statistics over the global batch, unless told not
             if isinstance(layer, keras.layers.BatchNormalization):
-                layer.synchronized = True
+                layer.synchronized = os.environ.get("TF_WORKERS_LOCAL_BN") != "1"
         optimizer = keras.optimizers.SGD(0.01, momentum=0.9)
         optimizer.build(model.trainable_variables)
 
@@ -158,8 +162,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="airbench,mobilenet_v2")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--local-bn", action="store_true", help="each worker's own BatchNormalization statistics (what it costs)"
+    )
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.local_bn:
+        os.environ["TF_WORKERS_LOCAL_BN"] = "1"
     if args.worker:
         name, index, ports, steps, global_batch = args.worker
         result = worker(name, int(index), [int(p) for p in ports.split(",")], int(steps), int(global_batch))
