@@ -127,11 +127,11 @@ def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_s
     assert re.match(r"plan: mobilenet_v1 on \d+ training pictures: [\d.]+ s per step of 8 ", lines[0]), lines
     # On 12 pictures a class the loss is mostly noise: the test says so, with its losses, or names the rate to try
     found = re.search(
-        r"^plan: learning-rate range test over 200 steps: (inconclusive, .*|.*try (.+)=([\d.e-]+))$", done.stdout, re.M
+        r"^plan: learning-rate range test over (\d+) steps: (inconclusive, .*|.*try (.+)=([\d.e-]+))$", done.stdout, re.M
     )
-    assert found, done.stdout
-    assert found[1].startswith("inconclusive") or (
-        found[2] == "-S recipes/mobilenet_v1.yaml:++learning_rate" and float(found[3]) > 0
+    assert found and int(found[1]) <= 200, done.stdout  # 200, or fewer where the loss rose 4-fold first
+    assert found[2].startswith("inconclusive") or (
+        found[3] == "-S recipes/mobilenet_v1.yaml:++learning_rate" and float(found[4]) > 0
     )
     predicted = float(re.search(r"predicted ([\d.]+) minutes for the train stage", done.stdout).group(1))
     epochs = int(re.search(r"-S recipes/mobilenet_v1\.yaml:\+\+epochs=(\d+)$", lines[-1]).group(1))
