@@ -22,16 +22,6 @@ import time
 BATCH = 128  # per process, as the issue's figures
 
 
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free ports on 127.0.0.1, from the cluster demo's probe."""
-    from imgclf.tools.cluster_demo import free_port
-
-    ports: set[int] = set()
-    while len(ports) < n:
-        ports.add(free_port())
-    return sorted(ports)
-
-
 def strategy_for(index: int, ports: list[int]):
     import tensorflow as tf
 
@@ -106,6 +96,8 @@ def worker(model_name: str, index: int, ports: list[int], steps: int, global_bat
 
 def launch(model_name: str, processes: int, steps: int, global_batch: int, out: str) -> list[dict]:
     """``processes`` workers, worker i pinned to core i; their JSON lines."""
+    from imgclf.tools.cluster_demo import free_ports
+
     ports = free_ports(processes)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_WORKERS_OUT": out}
     cmds = [
