@@ -127,7 +127,9 @@ def test_plan_prints_the_run_line_that_fits_the_budget_and_what_the_range_test_s
     assert re.match(r"plan: mobilenet_v1 on \d+ training pictures: [\d.]+ s per step of 8 ", lines[0]), lines
     # On 12 pictures a class the loss is mostly noise: the test says so, with its losses, or names the rate to try
     found = re.search(
-        r"^plan: learning-rate range test over (\d+) steps: (inconclusive, .*|.*try (.+)=([\d.e-]+))$", done.stdout, re.M
+        r"^plan: learning-rate range test over (\d+) steps: (inconclusive, .*|.*try (.+)=([\d.e-]+))$",
+        done.stdout,
+        re.M,
     )
     assert found and int(found[1]) <= 200, done.stdout  # 200, or fewer where the loss rose 4-fold first
     assert found[2].startswith("inconclusive") or (
