@@ -1,17 +1,13 @@
 """Several processes training one model (training/cluster.py): two processes on 127.0.0.1 through the real train
 stage, killed and resumed, against one process on the same global batches; a killed peer."""
 
-import json
-import signal
-
-import numpy as np
 import pytest
+from cluster_runs import assert_peer_lost, assert_trained_as_one, killed_and_resumed, with_previous_model
 
-from imgclf.tools.cluster_demo import free_port, launch, make_project, weights
+from imgclf.tools.cluster_demo import free_port, launch, make_project
 from imgclf.training import cluster as cluster_module
 from imgclf.training.cluster import diagnosis
 from imgclf.training.cluster_layout import Cluster, cluster_from
-from projects import wait_for_epoch
 
 pytestmark = pytest.mark.slow
 
@@ -21,20 +17,11 @@ def pair(root, port):
 
 
 def test_a_killed_peer_ends_the_other_within_the_timeout_with_one_line_and_writes_nothing(tmp_path):
-    root = make_project(tmp_path, epochs=2000, batch_size=8, learning_rate=0.002, peer_timeout_s=10)
-    (root / "data" / "train").mkdir()
-    (root / "data" / "train" / "model.keras").write_text("the previous model")
+    root = with_previous_model(
+        make_project(tmp_path, epochs=2000, batch_size=8, learning_rate=0.002, peer_timeout_s=10)
+    )
     port = free_port()
-    processes = pair(root, port)
-    assert wait_for_epoch(root, 2, processes, timeout_s=60), "training ended too soon"
-    processes[1].send_signal(signal.SIGKILL)
-    _, err = processes[0].communicate(timeout=120)  # a guard: the supervisor's own waits are bounded by the timeout
-    assert processes[0].returncode == 1, err[-2000:]
-    last = err.strip().splitlines()[-1]
-    assert last.startswith(f"error: train, process 0 of 2 (coordinator 127.0.0.1:{port}): lost process 1")
-    assert "train.peer_timeout_s (10 s); nothing was written to the stage's outputs" in last
-    assert "Traceback" not in err
-    assert (root / "data" / "train" / "model.keras").read_text() == "the previous model"
+    assert_peer_lost(root, pair(root, port), 2, f"127.0.0.1:{port}", 10)
 
 
 def test_two_processes_killed_mid_way_resume_to_the_weights_of_one_process_on_the_global_batch(tmp_path):
@@ -43,24 +30,9 @@ def test_two_processes_killed_mid_way_resume_to_the_weights_of_one_process_on_th
     match before the kill as after it)."""
     one = make_project(tmp_path / "one", epochs=8, batch_size=16, learning_rate=0.004)
     two = make_project(tmp_path / "two", epochs=8, batch_size=8, learning_rate=0.002)  # per process: scaled by 2
-    single = launch(one, 1, 0)
-    processes = pair(two, free_port())
-    assert wait_for_epoch(two, 3, processes, timeout_s=60), "training ended too soon"
-    for process in processes:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    assert single.wait(timeout=60) == 0, single.stderr.read()[-2000:]
-    resumed = pair(two, free_port())
-    outputs = [p.communicate(timeout=60) for p in resumed]
-    assert [p.returncode for p in resumed] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    outputs = killed_and_resumed(launch(one, 1, 0), lambda: pair(two, free_port()), two, 3, 60)
     assert "resuming models.head after epoch" in outputs[0][0]
-    gap = max(float(np.abs(a - b).max()) for a, b in zip(weights(one), weights(two)))
-    assert gap < 1e-5
-    record = json.loads((two / "data" / "train" / "train.json").read_text())
-    assert record["processes"] == 2 and record["global_batch"] == 16 and record["run"]["backend"] == "jax"
-    lines = [out.strip().splitlines()[-1] for out, _ in outputs]
-    assert lines[1] == lines[0].replace("train:", "train (process 1 of 2):")  # the same metrics on both
-    assert sorted(p.name for p in (two / "data").iterdir()) == ["features", "split", "train"]  # only process 0 wrote
+    assert_trained_as_one(one, two, outputs, "jax")
 
 
 def test_processes_started_on_different_params_refuse_to_train_together_naming_the_key(tmp_path):
