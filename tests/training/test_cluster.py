@@ -79,6 +79,28 @@ def test_the_cluster_comes_from_keras_variables_or_tf_config_or_slurm_or_open_mp
     assert cluster_from(environ) == expected
 
 
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        ("garbage", r'TF_CONFIG must be \{"cluster": \{"worker": \[host:port'),
+        ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"index": 1}}', r'task\'s "type" must be "worker"; got None'),
+        (
+            '{"cluster": {"worker": ["a:1"], "chief": ["c:3"]}, "task": {"type": "worker", "index": 0}}',
+            r"no chief or ps",
+        ),
+        (
+            '{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}',
+            r"index must be 0\.\.1; got 2",
+        ),
+    ],
+)
+def test_a_wrong_tf_config_is_one_line_naming_what_is_wrong(tf_config, message):
+    from imgclf.errors import ParamsError
+
+    with pytest.raises(ParamsError, match=message):
+        cluster_from({"TF_CONFIG": tf_config})
+
+
 def test_an_abort_without_a_message_becomes_one_line_naming_the_peer_and_the_timeout():
     cluster = Cluster(3, 0, ("10.0.0.1:1234",), "KERAS_DISTRIBUTION_*")
     line = diagnosis(cluster, -6, ["Gloo AllGather failed: Connection reset by peer"], True, 300, 60)

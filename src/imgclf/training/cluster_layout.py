@@ -74,8 +74,12 @@ def _tf_config(text: str) -> Cluster | None:
             'TF_CONFIG must be {"cluster": {"worker": [host:port, ...]}, "task": {"type": "worker", "index": i}}; '
             f"got {text[:200]!r}"
         ) from None
-    if set(config["cluster"]) != {"worker"} or task.get("type") != "worker":
-        raise ParamsError(f"TF_CONFIG: only workers take part (no chief or ps); got {sorted(config['cluster'])}")
+    if set(config["cluster"]) != {"worker"}:
+        raise ParamsError(
+            f"TF_CONFIG: only workers take part (no chief or ps); its cluster has {sorted(config['cluster'])}"
+        )
+    if task.get("type") != "worker":
+        raise ParamsError(f'TF_CONFIG: the task\'s "type" must be "worker"; got {task.get("type")!r}')
     if len(workers) < 2:
         return None
     if not 0 <= index < len(workers):
